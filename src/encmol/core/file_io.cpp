@@ -1,0 +1,145 @@
+#include "encmol/core/file_io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "encmol/core/error.hpp"
+
+namespace encmol::core {
+namespace {
+
+std::string describe_errno(int err) { return std::strerror(err); }
+
+}  // namespace
+
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
+                                          std::uint64_t max_bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw IoError(path.string() + ": is a directory, expected a file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw IoError(path.string() + ": cannot open for reading (" + describe_errno(errno) + ")");
+  }
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw IoError(path.string() + ": cannot determine file size");
+  if (static_cast<std::uint64_t>(size) > max_bytes) {
+    throw FormatError(path.string() + ": file is " + std::to_string(size) +
+                      " bytes, more than the limit of " + std::to_string(max_bytes) + " bytes");
+  }
+  in.seekg(0, std::ios::beg);
+  std::vector<std::uint8_t> data(static_cast<std::size_t>(size));
+  if (size > 0 && !in.read(reinterpret_cast<char*>(data.data()), size)) {
+    throw IoError(path.string() + ": read failed");
+  }
+  return data;
+}
+
+std::string read_file_text(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  const auto bytes = read_file_bytes(path, max_bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string read_text_maybe_gzip(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  auto raw = read_file_bytes(path, max_bytes);
+  const bool gzip = raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
+  if (!gzip) return std::string(raw.begin(), raw.end());
+
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) throw IoError(path.string() + ": zlib init failed");
+  zs.next_in = raw.data();
+  zs.avail_in = static_cast<uInt>(raw.size());
+  std::string out;
+  char buffer[1 << 16];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(buffer);
+    zs.avail_out = sizeof(buffer);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_STREAM_END && zs.avail_in > 0) {
+      // Concatenated gzip members (as produced by `cat a.gz b.gz`): continue.
+      out.append(buffer, sizeof(buffer) - zs.avail_out);
+      inflateReset(&zs);
+      rc = Z_OK;
+      continue;
+    }
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      throw FormatError(path.string() + ": corrupt gzip data (" +
+                        (zs.msg ? zs.msg : "zlib error " + std::to_string(rc)) + ")");
+    }
+    out.append(buffer, sizeof(buffer) - zs.avail_out);
+    if (out.size() > max_bytes) {
+      inflateEnd(&zs);
+      throw FormatError(path.string() + ": decompressed size exceeds the limit of " +
+                        std::to_string(max_bytes) + " bytes");
+    }
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+      inflateEnd(&zs);
+      throw FormatError(path.string() + ": truncated gzip data");
+    }
+  }
+  inflateEnd(&zs);
+  return out;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data) {
+  const std::filesystem::path dir =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::random_device rd;
+  std::string tmp_name = ".";
+  tmp_name += path.filename().string();
+  tmp_name += ".tmp";
+  tmp_name += std::to_string(rd());
+  tmp_name += std::to_string(::getpid());
+  const std::filesystem::path tmp = dir / tmp_name;
+
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw IoError(path.string() + ": cannot create temporary file in " + dir.string() + " (" +
+                  describe_errno(errno) + ")");
+  }
+  auto fail = [&](const std::string& what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw IoError(path.string() + ": " + what + " (" + describe_errno(err) + ")");
+  };
+  std::size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("fsync failed");
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError(path.string() + ": close failed (" + describe_errno(err) + ")");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError(path.string() + ": cannot rename temporary file into place (" +
+                  describe_errno(err) + ")");
+  }
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view text) {
+  write_file_atomic(path, std::span<const std::uint8_t>(
+                              reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+}  // namespace encmol::core

@@ -1,0 +1,36 @@
+// Whole-file reading with a size cap and atomic writing (temp file + rename).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace encmol::core {
+
+/// Default cap for files read into memory: 4 GiB. Callers with a tighter
+/// natural bound should pass it.
+inline constexpr std::uint64_t kDefaultMaxFileBytes = std::uint64_t{4} << 30;
+
+/// Reads a whole file. Throws IoError naming the file if it cannot be read and
+/// FormatError if it is larger than `max_bytes`.
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
+                                          std::uint64_t max_bytes = kDefaultMaxFileBytes);
+std::string read_file_text(const std::filesystem::path& path,
+                           std::uint64_t max_bytes = kDefaultMaxFileBytes);
+
+/// Reads a file that may be gzip-compressed (detected by its magic bytes, not
+/// its name). The decompressed size is capped by `max_bytes` as well.
+std::string read_text_maybe_gzip(const std::filesystem::path& path,
+                                 std::uint64_t max_bytes = kDefaultMaxFileBytes);
+
+/// Writes `data` to `path` atomically: a temporary file in the same directory
+/// is written, flushed to disk and renamed over `path`. Either the old file or
+/// the complete new one exists at every moment; a failure leaves no temp file.
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data);
+void write_file_atomic(const std::filesystem::path& path, std::string_view text);
+
+}  // namespace encmol::core

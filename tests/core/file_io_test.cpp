@@ -1,0 +1,77 @@
+#include "encmol/core/file_io.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+
+#include "encmol/core/error.hpp"
+
+using namespace encmol;
+using namespace encmol::core;
+
+namespace {
+std::filesystem::path temp_dir() {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("encmol_io_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+}  // namespace
+
+TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporaries) {
+  const auto dir = temp_dir();
+  const auto path = dir / "out.txt";
+  write_file_atomic(path, std::string_view("first"));
+  write_file_atomic(path, std::string_view("second"));
+  EXPECT_EQ(read_file_text(path), "second");
+  std::size_t files = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FileIo, WriteIntoMissingDirectoryFailsClearly) {
+  try {
+    write_file_atomic("/nonexistent-encmol-dir/x.bin", std::string_view("x"));
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-encmol-dir/x.bin"), std::string::npos);
+  }
+}
+
+TEST(FileIo, SizeLimitAndMissingFile) {
+  const auto dir = temp_dir();
+  const auto path = dir / "big.txt";
+  write_file_atomic(path, std::string(1000, 'a'));
+  EXPECT_THROW(read_file_bytes(path, 999), FormatError);
+  EXPECT_EQ(read_file_bytes(path, 1000).size(), 1000u);
+  EXPECT_THROW(read_file_bytes(dir / "missing.txt"), IoError);
+  EXPECT_THROW(read_file_bytes(dir), IoError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FileIo, ReadsGzipTransparentlyAndRejectsCorruptGzip) {
+  const auto dir = temp_dir();
+  const std::string text = "3\ncomment\nH 0 0 0\nH 0 0 1\nH 0 0 2\n";
+  std::vector<std::uint8_t> packed(compressBound(text.size()) + 64);
+  z_stream zs{};
+  ASSERT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = packed.data();
+  zs.avail_out = static_cast<uInt>(packed.size());
+  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  packed.resize(zs.total_out);
+  deflateEnd(&zs);
+
+  write_file_atomic(dir / "a.xyz.gz", packed);
+  EXPECT_EQ(read_text_maybe_gzip(dir / "a.xyz.gz"), text);
+  EXPECT_THROW(read_text_maybe_gzip(dir / "a.xyz.gz", 10), FormatError);
+
+  auto truncated = packed;
+  truncated.resize(truncated.size() / 2);
+  write_file_atomic(dir / "b.xyz.gz", truncated);
+  EXPECT_THROW(read_text_maybe_gzip(dir / "b.xyz.gz"), FormatError);
+  std::filesystem::remove_all(dir);
+}
