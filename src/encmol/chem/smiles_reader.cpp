@@ -1,0 +1,320 @@
+// SMILES -> 3D through RDKit, and the .smi / SMILES-CSV readers built on it.
+//
+// Note: RDKit's MMFF.h and UFF.h define non-inline functions, so they must be
+// included by this translation unit only.
+#include <GraphMol/DistGeomHelpers/Embedder.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/MMFF.h>
+#include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
+#include <GraphMol/ForceFieldHelpers/UFF/UFF.h>
+#include <GraphMol/GraphMol.h>
+#include <GraphMol/MolOps.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <RDGeneral/RDLog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "encmol/chem/reader_impl.hpp"
+#include "encmol/chem/readers.hpp"
+#include "encmol/chem/text_scan.hpp"
+#include "encmol/core/error.hpp"
+#include "encmol/core/parallel.hpp"
+
+namespace encmol::chem {
+namespace {
+
+// Embedding time grows quickly with size; SMILES inputs are for small and
+// medium molecules.
+constexpr std::size_t kMaxSmilesAtoms = 1000;
+constexpr std::size_t kMaxSmilesLength = 5000;
+
+void silence_rdkit_logs() {
+  // RDKit prints parse failures to stderr; encmol reports them itself as
+  // InputError with the file and line.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    boost::logging::disable_logs("rdApp.error");
+    boost::logging::disable_logs("rdApp.warning");
+  });
+}
+
+std::unique_ptr<RDKit::RWMol> parse_smiles(const std::string& smiles, const std::string& context) {
+  if (smiles.empty()) throw InputError(context + ": empty SMILES");
+  if (smiles.size() > kMaxSmilesLength) {
+    throw InputError(context + ": SMILES longer than " + std::to_string(kMaxSmilesLength) +
+                     " characters");
+  }
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    mol.reset(RDKit::SmilesToMol(smiles));
+  } catch (const std::exception& e) {
+    throw InputError(context + ": cannot parse SMILES " + detail::quote(smiles) + " (" + e.what() +
+                     ")");
+  }
+  if (!mol) {
+    throw InputError(context + ": cannot parse SMILES " + detail::quote(smiles) +
+                     " (syntax error or impossible valence)");
+  }
+  if (mol->getNumAtoms() == 0)
+    throw InputError(context + ": SMILES " + detail::quote(smiles) + " has no atoms");
+  for (const auto* atom : mol->atoms()) {
+    if (atom->getAtomicNum() < 1) {
+      throw InputError(context + ": SMILES " + detail::quote(smiles) +
+                       " contains a dummy or wildcard atom (*), which has no nuclear charge");
+    }
+  }
+  return mol;
+}
+
+// Adds hydrogens, embeds with ETKDGv3 and relaxes; fills `out`.
+void embed(RDKit::RWMol& mol, const std::string& smiles, std::uint64_t seed,
+           const std::string& context, Molecule& out) {
+  try {
+    RDKit::MolOps::addHs(mol);
+    if (mol.getNumAtoms() > kMaxSmilesAtoms) {
+      throw InputError(context + ": SMILES " + detail::quote(smiles) + " has " +
+                       std::to_string(mol.getNumAtoms()) +
+                       " atoms with hydrogens; 3D embedding is limited to " +
+                       std::to_string(kMaxSmilesAtoms));
+    }
+    RDKit::DGeomHelpers::EmbedParameters params = RDKit::DGeomHelpers::ETKDGv3;
+    params.randomSeed = static_cast<int>(seed % 2147483647ULL);
+    params.numThreads = 1;
+    int conformer = RDKit::DGeomHelpers::EmbedMolecule(mol, params);
+    if (conformer < 0) {
+      // Strained or large systems sometimes need random starting coordinates.
+      params.useRandomCoords = true;
+      conformer = RDKit::DGeomHelpers::EmbedMolecule(mol, params);
+    }
+    if (conformer < 0) {
+      throw InputError(context + ": RDKit could not embed SMILES " + detail::quote(smiles) +
+                       " in 3D (ETKDG failed, also from random coordinates)");
+    }
+    std::string relaxation = "none";
+    RDKit::MMFF::MMFFMolProperties mmff(mol);
+    if (mmff.isValid()) {
+      RDKit::MMFF::MMFFOptimizeMolecule(mol, 2000);
+      relaxation = "MMFF94";
+    } else if (RDKit::UFF::getAtomTypes(mol).second) {
+      RDKit::UFF::UFFOptimizeMolecule(mol, 2000);
+      relaxation = "UFF";
+    }
+    const RDKit::Conformer& conf = mol.getConformer();
+    out.charges.clear();
+    out.positions.clear();
+    for (const auto* atom : mol.atoms()) {
+      const auto& p = conf.getAtomPos(atom->getIdx());
+      out.charges.push_back(atom->getAtomicNum());
+      out.positions.push_back({p.x, p.y, p.z});
+    }
+    out.text_properties["smiles"] = smiles;
+    out.text_properties["relaxation"] = relaxation;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(context + ": RDKit failed on SMILES " + detail::quote(smiles) + " (" +
+                     e.what() + ")");
+  }
+  validate_molecule(out, context);
+}
+
+struct SmilesJob {
+  std::string smiles;
+  std::string context;
+  Molecule molecule;  // name and labels already set
+};
+
+// Parses serially (cheap), embeds in parallel; the first failing job in input
+// order is reported, so the error does not depend on the thread count.
+std::vector<Molecule> embed_all(std::vector<SmilesJob>& jobs, std::uint64_t seed) {
+  silence_rdkit_logs();
+  std::vector<std::unique_ptr<RDKit::RWMol>> parsed(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    parsed[i] = parse_smiles(jobs[i].smiles, jobs[i].context);
+  std::vector<std::exception_ptr> errors(jobs.size());
+  core::parallel_for(jobs.size(), [&](std::size_t i) {
+    try {
+      embed(*parsed[i], jobs[i].smiles, seed, jobs[i].context, jobs[i].molecule);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  });
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  std::vector<Molecule> out;
+  out.reserve(jobs.size());
+  for (auto& job : jobs) out.push_back(std::move(job.molecule));
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+Molecule molecule_from_smiles(const std::string& smiles, std::uint64_t seed,
+                              const std::string& context) {
+  silence_rdkit_logs();
+  auto mol = parse_smiles(smiles, context);
+  Molecule out;
+  embed(*mol, smiles, seed, context, out);
+  out.name = smiles;
+  return out;
+}
+
+namespace detail {
+
+std::vector<std::string> split_csv_record(std::string_view line, const std::string& where) {
+  std::vector<std::string> fields;
+  std::size_t i = 0;
+  while (true) {
+    std::string value;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      bool closed = false;
+      while (i < line.size()) {
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          closed = true;
+          break;
+        }
+        value += line[i++];
+      }
+      if (!closed) throw InputError(where + ": unterminated quoted field");
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i < line.size() && line[i] != ',') {
+        throw InputError(where + ": text after a quoted field (a comma is missing?)");
+      }
+    } else {
+      const std::size_t start = i;
+      while (i < line.size() && line[i] != ',') ++i;
+      value = std::string(trim(line.substr(start, i - start)));
+    }
+    fields.push_back(std::move(value));
+    if (i >= line.size()) break;
+    ++i;  // the comma
+  }
+  return fields;
+}
+
+std::vector<Molecule> read_smiles(std::string_view text, const std::string& source,
+                                  const std::string& name_base, std::uint64_t seed) {
+  LineReader lines(text);
+  std::vector<SmilesJob> jobs;
+  std::vector<bool> named;
+  bool first = true;
+  while (const auto line = lines.next()) {
+    const auto tokens = split_ws(*line);
+    if (tokens.empty() || tokens[0].front() == '#') continue;
+    const bool header = first && lower(tokens[0]) == "smiles";
+    first = false;
+    if (header) continue;
+    SmilesJob job;
+    job.smiles = std::string(tokens[0]);
+    job.context = at_line(source, lines.line_number());
+    if (tokens.size() > 1) {
+      // The name is the rest of the line (names may contain spaces).
+      const auto rest =
+          trim(line->substr(static_cast<std::size_t>(tokens[1].data() - line->data())));
+      job.molecule.name = std::string(rest);
+    }
+    named.push_back(tokens.size() > 1);
+    jobs.push_back(std::move(job));
+  }
+  if (jobs.empty()) throw InputError(source + ": no SMILES found (the file is empty or blank)");
+  auto molecules = embed_all(jobs, seed);
+  assign_default_names(molecules, name_base, named);
+  return molecules;
+}
+
+std::vector<Molecule> read_smiles_csv(std::string_view text, const std::string& source,
+                                      const std::string& name_base, std::uint64_t seed) {
+  LineReader lines(text);
+  std::optional<std::vector<std::string>> header;
+  std::size_t smiles_column = 0;
+  std::optional<std::size_t> name_column;
+  std::vector<SmilesJob> jobs;
+  std::vector<bool> named;
+  while (const auto line = lines.next()) {
+    if (is_blank(*line)) continue;
+    const std::string where = at_line(source, lines.line_number());
+    auto fields = split_csv_record(*line, where);
+    if (!header) {
+      header = fields;
+      std::optional<std::size_t> found;
+      for (std::size_t c = 0; c < fields.size(); ++c) {
+        const std::string name = lower(fields[c]);
+        if (name.empty())
+          throw InputError(where + ": column " + std::to_string(c + 1) + " has no name");
+        for (std::size_t d = 0; d < c; ++d) {
+          if (fields[d] == fields[c])
+            throw InputError(where + ": column name '" + fields[c] + "' appears twice");
+        }
+        if (name == "smiles") found = c;
+        if ((name == "name" || name == "id") && !name_column) name_column = c;
+      }
+      if (!found) {
+        throw InputError(where +
+                         ": the header row has no 'smiles' column (a SMILES CSV needs a header row "
+                         "naming a smiles column; other columns are labels)");
+      }
+      smiles_column = *found;
+      continue;
+    }
+    if (fields.size() != header->size()) {
+      throw InputError(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
+                       std::to_string(header->size()));
+    }
+    SmilesJob job;
+    job.smiles = fields[smiles_column];
+    job.context = where;
+    if (job.smiles.empty()) throw InputError(where + ": empty SMILES");
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      if (c == smiles_column) continue;
+      if (name_column && c == *name_column) {
+        job.molecule.name = fields[c];
+        continue;
+      }
+      if (fields[c].empty()) continue;  // no value: property_matrix names it if needed
+      const bool numeric = parse_double(fields[c]).has_value();
+      store_property(job.molecule, (*header)[c], fields[c], !numeric, where);
+    }
+    named.push_back(!job.molecule.name.empty());
+    jobs.push_back(std::move(job));
+  }
+  if (!header) throw InputError(source + ": the file is empty or blank");
+  if (jobs.empty()) throw InputError(source + ": the header row is not followed by any molecule");
+  auto molecules = embed_all(jobs, seed);
+  assign_default_names(molecules, name_base, named);
+  return molecules;
+}
+
+}  // namespace detail
+
+std::vector<Molecule> read_smiles_text(std::string_view text, const std::string& source,
+                                       std::uint64_t seed) {
+  return detail::read_smiles(text, source, source, seed);
+}
+
+std::vector<Molecule> read_smiles_csv_text(std::string_view text, const std::string& source,
+                                           std::uint64_t seed) {
+  return detail::read_smiles_csv(text, source, source, seed);
+}
+
+}  // namespace encmol::chem

@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "chem_test_util.hpp"
+#include "encmol/chem/molecule.hpp"
+#include "encmol/chem/readers.hpp"
+#include "encmol/core/parallel.hpp"
+
+namespace encmol::chem {
+namespace {
+
+using testing::expect_input_error;
+
+double distance(const Vec3& a, const Vec3& b) {
+  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                   (a[2] - b[2]) * (a[2] - b[2]));
+}
+
+TEST(SmilesReader, EthanolIn3D) {
+  const Molecule m = molecule_from_smiles("CCO", 7, "test");
+  ASSERT_EQ(m.size(), 9u);
+  EXPECT_EQ(molecular_formula(m), "C2H6O");
+  EXPECT_EQ(m.charges[0], 6);
+  EXPECT_EQ(m.charges[1], 6);
+  EXPECT_EQ(m.charges[2], 8);
+  EXPECT_NEAR(distance(m.positions[0], m.positions[1]), 1.51, 0.05);  // C-C
+  EXPECT_NEAR(distance(m.positions[1], m.positions[2]), 1.42, 0.05);  // C-O
+  // Every hydrogen sits about 1 Å from its nearest heavy atom.
+  for (std::size_t i = 3; i < m.size(); ++i) {
+    double nearest = 1e9;
+    for (std::size_t j = 0; j < 3; ++j)
+      nearest = std::min(nearest, distance(m.positions[i], m.positions[j]));
+    EXPECT_NEAR(nearest, 1.0, 0.12) << "H " << i;
+  }
+  EXPECT_EQ(m.text_properties.at("smiles"), "CCO");
+  EXPECT_EQ(m.text_properties.at("relaxation"), "MMFF94");
+}
+
+TEST(SmilesReader, SameSeedSameCoordinates) {
+  const Molecule a = molecule_from_smiles("CC(=O)Oc1ccccc1C(=O)O", 42, "test");
+  const Molecule b = molecule_from_smiles("CC(=O)Oc1ccccc1C(=O)O", 42, "test");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.size(), 21u);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a.positions[i], b.positions[i]);
+}
+
+TEST(SmilesReader, ResultsDoNotDependOnThreadCount) {
+  const std::string text = "CCO\nc1ccccc1\nCC(=O)N\nOCC(O)CO\nC1CC1\nCC#N\nCOC\nC=CC=C\n";
+  const unsigned before = core::thread_count();
+  core::set_thread_count(1);
+  const auto serial = read_smiles_text(text, "t.smi", 11);
+  core::set_thread_count(2);
+  const auto parallel = read_smiles_text(text, "t.smi", 11);
+  core::set_thread_count(before);
+  ASSERT_EQ(serial.size(), 8u);
+  ASSERT_EQ(parallel.size(), 8u);
+  for (std::size_t i = 0; i < serial.size(); ++i) {
+    EXPECT_EQ(serial[i].charges, parallel[i].charges);
+    EXPECT_EQ(serial[i].positions, parallel[i].positions) << i;
+  }
+  // A different seed gives a different conformer placement.
+  const auto other = read_smiles_text("CCO\n", "t.smi", 12);
+  EXPECT_NE(other[0].positions, serial[0].positions);
+}
+
+TEST(SmilesReader, SmiFileWithNamesHeaderAndComments) {
+  const auto mols =
+      read_smiles_text("SMILES Name\n# a comment\n\nC methane\nO\nN ammonia gas\n", "m.smi", 3);
+  ASSERT_EQ(mols.size(), 3u);
+  EXPECT_EQ(mols[0].name, "methane");
+  EXPECT_EQ(molecular_formula(mols[0]), "CH4");
+  EXPECT_EQ(mols[1].name, "m.smi#2");
+  EXPECT_EQ(molecular_formula(mols[1]), "H2O");
+  EXPECT_EQ(mols[2].name, "ammonia gas");
+  EXPECT_EQ(molecular_formula(mols[2]), "H3N");
+}
+
+TEST(SmilesReader, CsvWithLabels) {
+  const auto mols = read_smiles_csv_text(
+      "id, SMILES, energy, note\n"
+      "w, O, -76.4, \"water, liquid\"\n"
+      "m, C, -40.5,\n",
+      "l.csv", 5);
+  ASSERT_EQ(mols.size(), 2u);
+  EXPECT_EQ(mols[0].name, "w");
+  EXPECT_DOUBLE_EQ(mols[0].properties.at("energy"), -76.4);
+  EXPECT_EQ(mols[0].text_properties.at("note"), "water, liquid");
+  EXPECT_EQ(mols[1].name, "m");
+  EXPECT_DOUBLE_EQ(mols[1].properties.at("energy"), -40.5);
+  EXPECT_EQ(mols[1].text_properties.count("note"), 0u);
+}
+
+TEST(SmilesReaderErrors, UnparsableSmilesNamesTheLine) {
+  expect_input_error([] { read_smiles_text("C\nC1CC\nO\n", "bad.smi"); },
+                     {"bad.smi line 2", "'C1CC'"});
+  expect_input_error([] { read_smiles_text("C(C)(C)(C)(C)C\n", "bad.smi"); }, {"bad.smi line 1"});
+  expect_input_error([] { read_smiles_text("*C\n", "bad.smi"); }, {"bad.smi line 1", "wildcard"});
+  expect_input_error([] { read_smiles_text("\n# only a comment\n", "bad.smi"); },
+                     {"bad.smi", "no SMILES"});
+}
+
+TEST(SmilesReaderErrors, CsvProblems) {
+  expect_input_error([] { read_smiles_csv_text("name,energy\na,1\n", "c.csv"); },
+                     {"c.csv line 1", "smiles"});
+  expect_input_error([] { read_smiles_csv_text("smiles,e\nC,1,2\n", "c.csv"); },
+                     {"c.csv line 2", "3 fields"});
+  expect_input_error([] { read_smiles_csv_text("smiles,e\nC,\"1\n", "c.csv"); },
+                     {"c.csv line 2", "unterminated"});
+  expect_input_error([] { read_smiles_csv_text("smiles,e\n", "c.csv"); },
+                     {"c.csv", "not followed"});
+  expect_input_error([] { read_smiles_csv_text("", "c.csv"); }, {"c.csv", "empty"});
+  expect_input_error([] { read_smiles_csv_text("smiles,e,e\nC,1,2\n", "c.csv"); },
+                     {"c.csv line 1", "twice"});
+  expect_input_error([] { read_smiles_csv_text("smiles,e\nC,1\nXyz,2\n", "c.csv"); },
+                     {"c.csv line 3", "'Xyz'"});
+}
+
+}  // namespace
+}  // namespace encmol::chem
