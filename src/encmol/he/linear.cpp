@@ -1,0 +1,481 @@
+#include "encmol/he/linear.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <complex>
+#include <set>
+#include <sstream>
+
+#include "encmol/core/error.hpp"
+#include "encmol/core/parallel.hpp"
+#include "encmol/math/poly_ops.hpp"
+
+namespace encmol::he {
+
+using ckks::Ciphertext;
+using ckks::Plaintext;
+
+namespace {
+
+std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+int norm_step(long long step, std::size_t slots) {
+  const long long s = static_cast<long long>(slots);
+  return static_cast<int>(((step % s) + s) % s);
+}
+
+void check_pow2(std::size_t v, const char* what) {
+  if (v == 0 || (v & (v - 1)) != 0)
+    throw InputError(std::string("he: ") + what + " must be a power of two");
+}
+
+// Fills the fold/stride/diagonal fields for a block of R rows; false if even f = 1 does not fit.
+bool fit_fold(MatVecPlan& p, std::size_t max_fold) {
+  const std::size_t C = p.period, R = p.rows_per_block, S = p.slots;
+  if (R > S) return false;
+  std::size_t best = 1;
+  const std::size_t limit = max_fold == 0 ? C : std::min(max_fold, C);
+  for (std::size_t f = 2; f <= limit; ++f) {
+    const std::size_t m = ceil_div(C, f);
+    if ((f - 1) * m >= C) continue;  // the last fold would be empty
+    const std::size_t stride = m + C * ceil_div(R > m ? R - m : 0, C);
+    if ((f - 1) * stride + R <= S) best = f;
+  }
+  p.fold = best;
+  p.diagonals = ceil_div(C, best);
+  p.stride = best == 1 ? R : p.diagonals + C * ceil_div(R > p.diagonals ? R - p.diagonals : 0, C);
+  return true;
+}
+
+}  // namespace
+
+std::vector<int> MatVecPlan::galois_steps() const {
+  std::vector<int> steps;
+  for (std::size_t j = 1; j < baby; ++j) steps.push_back(static_cast<int>(j));
+  if (giants > 1) steps.push_back(static_cast<int>(baby));
+  for (std::size_t r = 1; r < fold; ++r)
+    steps.push_back(norm_step(static_cast<long long>(r * stride), slots));
+  return merge_steps({steps}, slots);
+}
+
+std::size_t MatVecPlan::hoisted_rotations() const { return (baby - 1) + blocks * (fold - 1); }
+std::size_t MatVecPlan::full_rotations() const { return blocks * (giants - 1); }
+std::size_t MatVecPlan::plaintext_mults() const { return blocks * diagonals; }
+
+double MatVecPlan::cost() const {
+  const MatVecOptions o;
+  return o.hoisted_cost * static_cast<double>(hoisted_rotations()) +
+         static_cast<double>(full_rotations()) +
+         o.ptmult_cost * static_cast<double>(plaintext_mults());
+}
+
+std::string MatVecPlan::describe() const {
+  std::ostringstream s;
+  s << rows << "x" << cols << " matrix, " << slots << " slots: period " << period << ", ";
+  if (queries > 1) s << queries << " queries per ciphertext (stride " << query_stride << "), ";
+  s << blocks << " block(s) of " << rows_per_block << " rows, fold " << fold << " (stride "
+    << stride << "), " << diagonals << " diagonals, baby " << baby << " x giant " << giants << "; "
+    << hoisted_rotations() << " hoisted + " << full_rotations() << " full rotations, "
+    << plaintext_mults() << " plaintext products, " << galois_steps().size() << " Galois keys"
+    << (masked ? ", masked (depth 2)" : ", depth 1");
+  return s.str();
+}
+
+MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
+                       const MatVecOptions& options) {
+  if (rows == 0 || cols == 0) throw InputError("he: matrix-vector plan: the matrix is empty");
+  check_pow2(slots, "slot count");
+  if (cols > slots)
+    throw InputError("he: matrix-vector plan: " + std::to_string(cols) + " columns do not fit " +
+                     std::to_string(slots) + " slots; use a larger ring or split the vector");
+  if (rows > (std::size_t{1} << 26))
+    throw InputError("he: matrix-vector plan: more than 2^26 rows");
+  MatVecPlan base;
+  base.rows = rows;
+  base.cols = cols;
+  base.slots = slots;
+  base.period = std::bit_ceil(cols);
+  base.query_stride = slots;
+  if (options.queries == 0) throw InputError("he: matrix-vector plan: zero queries");
+  if (options.queries > 1) {
+    const std::size_t stride = rows + base.period - 1;
+    if (options.queries * stride > slots)
+      throw InputError("he: matrix-vector plan: " + std::to_string(options.queries) +
+                       " queries of " + std::to_string(rows) + " rows (+" +
+                       std::to_string(base.period - 1) +
+                       " slots of rotation room each) do not fit " + std::to_string(slots) +
+                       " slots; batch fewer queries or use a larger ring");
+    base.queries = options.queries;
+    base.query_stride = stride;
+    base.blocks = 1;
+    base.rows_per_block = rows;
+    base.fold = 1;
+    base.diagonals = base.period;
+    base.stride = rows;
+    MatVecPlan best = base;
+    double best_cost = -1;
+    for (std::size_t g = 1; g <= base.diagonals; ++g) {
+      if (options.baby != 0 && g != std::min(options.baby, base.diagonals)) continue;
+      MatVecPlan p = base;
+      p.baby = g;
+      p.giants = ceil_div(p.diagonals, g);
+      const double c = options.hoisted_cost * static_cast<double>(p.hoisted_rotations()) +
+                       static_cast<double>(p.full_rotations()) +
+                       options.ptmult_cost * static_cast<double>(p.plaintext_mults());
+      if (best_cost < 0 || c < best_cost) {
+        best = p;
+        best_cost = c;
+      }
+    }
+    return best;
+  }
+  const std::size_t min_blocks = ceil_div(rows, slots);
+  std::vector<std::size_t> block_choices;
+  if (options.blocks != 0) {
+    if (options.blocks < min_blocks)
+      throw InputError("he: matrix-vector plan: " + std::to_string(options.blocks) +
+                       " blocks cannot hold " + std::to_string(rows) + " rows in " +
+                       std::to_string(slots) + " slots");
+    block_choices.push_back(options.blocks);
+  } else {
+    // Fewest output ciphertexts: everything after the product (polynomial,
+    // weights, sums) costs once per block, which the rotation model ignores.
+    block_choices.push_back(min_blocks);
+  }
+  if (options.baby != 0 && options.baby > slots)
+    throw InputError("he: matrix-vector plan: baby step above slots");
+  bool have = false;
+  MatVecPlan best;
+  double best_cost = 0;
+  for (std::size_t B : block_choices) {
+    MatVecPlan p = base;
+    p.blocks = B;
+    p.rows_per_block = ceil_div(rows, B);
+    const bool fold_ok = !options.clean_output || options.mask_allowed;
+    if (!fit_fold(p, fold_ok ? options.max_fold : 1)) continue;
+    p.masked = options.clean_output && p.fold > 1;
+    std::vector<std::size_t> babies;
+    if (options.baby != 0)
+      babies.push_back(std::min(options.baby, p.diagonals));
+    else
+      for (std::size_t g = 1; g <= p.diagonals; ++g) babies.push_back(g);
+    for (std::size_t g : babies) {
+      p.baby = g;
+      p.giants = ceil_div(p.diagonals, g);
+      const double c = options.hoisted_cost * static_cast<double>(p.hoisted_rotations()) +
+                       static_cast<double>(p.full_rotations()) +
+                       options.ptmult_cost * static_cast<double>(p.plaintext_mults());
+      if (!have || c < best_cost) {
+        have = true;
+        best = p;
+        best_cost = c;
+      }
+    }
+  }
+  if (!have) throw InputError("he: matrix-vector plan: no block layout fits");
+  return best;
+}
+
+std::vector<double> matvec_input_layout(const MatVecPlan& plan, std::span<const double> x) {
+  return matvec_input_layout(
+      plan, std::vector<std::vector<double>>{std::vector<double>(x.begin(), x.end())});
+}
+
+std::vector<double> matvec_input_layout(const MatVecPlan& plan,
+                                        const std::vector<std::vector<double>>& queries) {
+  if (queries.empty() || queries.size() > plan.queries)
+    throw InputError("he: the plan takes 1 to " + std::to_string(plan.queries) +
+                     " vectors per ciphertext, got " + std::to_string(queries.size()));
+  std::vector<double> v(plan.slots, 0.0);
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const auto& x = queries[q];
+    if (x.size() != plan.cols)
+      throw InputError("he: vector " + std::to_string(q) + " has " + std::to_string(x.size()) +
+                       " values, the plan expects " + std::to_string(plan.cols));
+    for (double e : x)
+      if (!std::isfinite(e))
+        throw InputError("he: vector " + std::to_string(q) + " has a non-finite value");
+    const std::size_t begin = q * plan.query_stride,
+                      end = std::min(plan.slots, begin + plan.query_stride);
+    for (std::size_t s = begin; s < end; ++s) {
+      const std::size_t j = (s - begin) % plan.period;
+      if (j < plan.cols) v[s] = x[j];
+    }
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------- operator
+
+MatVecOperator::MatVecOperator(std::shared_ptr<const ckks::Encoder> encoder, MatVecPlan plan,
+                               std::span<const double> matrix, std::size_t level,
+                               DiagonalCache cache)
+    : encoder_(std::move(encoder)),
+      plan_(std::move(plan)),
+      matrix_(matrix.begin(), matrix.end()),
+      level_(level),
+      cache_mode_(cache) {
+  if (!encoder_) throw InputError("he: MatVecOperator needs an encoder");
+  if (plan_.slots != encoder_->slots())
+    throw InputError("he: the matrix-vector plan was made for " + std::to_string(plan_.slots) +
+                     " slots, the parameters have " + std::to_string(encoder_->slots()));
+  if (matrix_.size() != plan_.rows * plan_.cols)
+    throw InputError("he: the matrix has " + std::to_string(matrix_.size()) +
+                     " entries, the plan expects " + std::to_string(plan_.rows) + " x " +
+                     std::to_string(plan_.cols));
+  for (double v : matrix_)
+    if (!std::isfinite(v)) throw InputError("he: the matrix has a non-finite entry");
+  if (level_ < 1 || level_ > encoder_->context().max_level())
+    throw InputError("he: the matrix-vector product needs an input level in [1, " +
+                     std::to_string(encoder_->context().max_level()) + "], got " +
+                     std::to_string(level_));
+  pt_scale_ = static_cast<double>(encoder_->context().modulus(level_).value());
+  if (plan_.masked) {
+    if (level_ < 2)
+      throw InputError("he: a masked matrix-vector product needs an input level >= 2");
+    const double q = static_cast<double>(encoder_->context().modulus(level_ - 1).value());
+    for (std::size_t b = 0; b < plan_.blocks; ++b) {
+      std::vector<double> m(plan_.slots, 0.0);
+      const std::size_t rows_here = std::min(
+          plan_.rows_per_block, plan_.rows - std::min(plan_.rows, b * plan_.rows_per_block));
+      std::fill(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(rows_here), 1.0);
+      masks_.push_back(encoder_->encode(std::span<const double>(m), q, level_ - 1));
+    }
+  }
+  const std::size_t count = plan_.blocks * plan_.diagonals;
+  if (cache_mode_ == DiagonalCache::plaintexts) {
+    cache_.resize(count);
+    for (std::size_t t = 0; t < count; ++t)
+      cache_[t] = diagonal(t / plan_.diagonals, t % plan_.diagonals);
+  } else if (cache_mode_ == DiagonalCache::coefficients) {
+    coeff_cache_.resize(count);
+    for (std::size_t t = 0; t < count; ++t) {
+      const auto v = diagonal_values(t / plan_.diagonals, t % plan_.diagonals);
+      const std::vector<std::complex<double>> cv(v.begin(), v.end());
+      coeff_cache_[t] = encoder_->slots_to_coeffs(cv);
+    }
+  }
+}
+
+std::size_t MatVecOperator::memory_bytes() const {
+  std::size_t b = matrix_.size() * sizeof(double);
+  for (const auto& p : cache_) b += p.data.size() * sizeof(std::uint64_t);
+  for (const auto& p : masks_) b += p.data.size() * sizeof(std::uint64_t);
+  for (const auto& c : coeff_cache_) b += c.size() * sizeof(double);
+  return b;
+}
+
+Plaintext MatVecOperator::diagonal(std::size_t block, std::size_t k) const {
+  if (!coeff_cache_.empty()) {
+    const auto& c = coeff_cache_[block * plan_.diagonals + k];
+    std::vector<long double> scaled(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i)
+      scaled[i] = static_cast<long double>(c[i]) * pt_scale_;
+    return encoder_->from_scaled_coeffs(scaled, pt_scale_, level_);
+  }
+  const auto v = diagonal_values(block, k);
+  return encoder_->encode(std::span<const double>(v), pt_scale_, level_);
+}
+
+std::vector<double> MatVecOperator::diagonal_values(std::size_t block, std::size_t k) const {
+  const MatVecPlan& p = plan_;
+  const std::size_t S = p.slots, C = p.period, m = p.diagonals;
+  const std::size_t shift = (k / p.baby) * p.baby;  // pre-rotation by -g*i
+  std::vector<double> v(S, 0.0);
+  if (p.queries > 1) {
+    // Same diagonal in every query region; no fold.
+    for (std::size_t q = 0; q < p.queries; ++q)
+      for (std::size_t ii = 0; ii < p.rows; ++ii) {
+        const std::size_t col = (ii + k) % C;
+        if (col < p.cols) v[(q * p.query_stride + ii + shift) % S] = matrix_[ii * p.cols + col];
+      }
+    return v;
+  }
+  for (std::size_t s0 = 0; s0 < S; ++s0) {
+    // D_k[s0] lands in slot s0 + shift after the pre-rotation.
+    const std::size_t r = s0 / p.stride, ii = s0 % p.stride;
+    if (r >= p.fold || ii >= p.rows_per_block || r * m + k >= C) continue;
+    const std::size_t row = block * p.rows_per_block + ii;
+    if (row >= p.rows) continue;
+    const std::size_t col = (ii + r * m + k) % C;
+    if (col >= p.cols) continue;
+    v[(s0 + shift) % S] = matrix_[row * p.cols + col];
+  }
+  return v;
+}
+
+std::vector<Ciphertext> MatVecOperator::apply(const ckks::Evaluator& ev, const Ciphertext& x0,
+                                              const ckks::GaloisKeys& gk) const {
+  const MatVecPlan& p = plan_;
+  if (x0.size != 2)
+    throw ParameterError("he: matrix-vector product needs a relinearized ciphertext");
+  if (x0.level < level_)
+    throw ParameterError("he: the matrix was prepared for level " + std::to_string(level_) +
+                         ", the ciphertext is at level " + std::to_string(x0.level));
+  const Ciphertext x = ev.mod_drop_to(x0, level_);
+  std::vector<int> baby_steps(p.baby);
+  for (std::size_t j = 0; j < p.baby; ++j) baby_steps[j] = static_cast<int>(j);
+  const std::vector<Ciphertext> rx = ev.rotate_hoisted(x, baby_steps, gk);
+  const std::size_t L = level_ + 1, n = x.n;
+  const ckks::Context& ctx = ev.context();
+  std::vector<Ciphertext> out;
+  out.reserve(p.blocks);
+  for (std::size_t b = 0; b < p.blocks; ++b) {
+    Ciphertext acc;
+    bool have = false;
+    for (std::size_t gi = p.giants; gi-- > 0;) {
+      Ciphertext inner = x;  // shape donor; fully overwritten below
+      inner.c1_seed.reset();
+      inner.scale = x.scale * pt_scale_;
+      bool first = true;
+      for (std::size_t j = 0; j < p.baby; ++j) {
+        const std::size_t k = gi * p.baby + j;
+        if (k >= p.diagonals) break;
+        Plaintext local;
+        const Plaintext* pt;
+        if (!cache_.empty()) {
+          pt = &cache_[b * p.diagonals + k];
+        } else {
+          local = diagonal(b, k);
+          pt = &local;
+        }
+        const Ciphertext& c = rx[j];
+        core::parallel_for(2 * L, [&](std::size_t task) {
+          const std::size_t t = task / L, i = task % L;
+          if (first)
+            math::mul_mod(c.limb(t, i), pt->limb(i), inner.limb(t, i), n, ctx.modulus(i));
+          else
+            math::mul_add_mod(c.limb(t, i), pt->limb(i), inner.limb(t, i), n, ctx.modulus(i));
+        });
+        first = false;
+      }
+      if (have) {
+        acc = ev.rotate(acc, static_cast<int>(p.baby), gk);
+        acc = ev.add(acc, inner);
+      } else {
+        acc = std::move(inner);
+        have = true;
+      }
+    }
+    acc = ev.rescale(acc);
+    acc.scale = x.scale;
+    if (p.fold > 1) {
+      std::vector<int> steps;
+      for (std::size_t r = 1; r < p.fold; ++r)
+        steps.push_back(norm_step(static_cast<long long>(r * p.stride), p.slots));
+      const auto rots = ev.rotate_hoisted(acc, steps, gk);
+      for (const auto& c : rots) acc = ev.add(acc, c);
+    }
+    if (p.masked) {
+      acc = ev.rescale(ev.multiply_plain(acc, masks_[b]));
+      acc.scale = x.scale;
+    }
+    out.push_back(std::move(acc));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- slot helpers
+
+Ciphertext sum_slots(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t block,
+                     const ckks::GaloisKeys& gk) {
+  const std::size_t S = ev.context().slots();
+  check_pow2(block, "the block size of a slot sum");
+  if (block > S)
+    throw InputError("he: slot-sum block " + std::to_string(block) + " exceeds the slot count");
+  Ciphertext r = ct;
+  for (std::size_t step = 1; step < block; step *= 2)
+    r = ev.add(r, ev.rotate(r, static_cast<int>(step), gk));
+  return r;
+}
+
+std::vector<int> sum_slots_steps(std::size_t block, std::size_t slots) {
+  check_pow2(block, "the block size of a slot sum");
+  std::vector<int> s;
+  for (std::size_t step = 1; step < block; step *= 2) s.push_back(static_cast<int>(step));
+  return merge_steps({s}, slots);
+}
+
+Ciphertext replicate(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t period,
+                     std::size_t copies, const ckks::GaloisKeys& gk) {
+  const std::size_t S = ev.context().slots();
+  check_pow2(copies, "the number of copies");
+  if (period == 0 || period * copies > S)
+    throw InputError("he: replicate: " + std::to_string(copies) + " copies of " +
+                     std::to_string(period) + " slots do not fit " + std::to_string(S));
+  Ciphertext r = ct;
+  for (std::size_t c = 1; c < copies; c *= 2)
+    r = ev.add(r, ev.rotate(r, norm_step(-static_cast<long long>(period * c), S), gk));
+  return r;
+}
+
+std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::size_t slots) {
+  check_pow2(copies, "the number of copies");
+  std::vector<int> s;
+  for (std::size_t c = 1; c < copies; c *= 2)
+    s.push_back(norm_step(-static_cast<long long>(period * c), slots));
+  return merge_steps({s}, slots);
+}
+
+Ciphertext multiply_vector(const ckks::Evaluator& ev, const ckks::Encoder& enc,
+                           const Ciphertext& ct, std::span<const double> values) {
+  if (values.size() > enc.slots())
+    throw InputError("he: " + std::to_string(values.size()) + " values exceed the " +
+                     std::to_string(enc.slots()) + " slots");
+  if (ct.level == 0)
+    throw ParameterError("he: a plaintext-vector product needs a level; the ciphertext is at 0");
+  const double q = static_cast<double>(ev.context().modulus(ct.level).value());
+  Ciphertext r = ev.rescale(ev.multiply_plain(ct, enc.encode(values, q, ct.level)));
+  r.scale = ct.scale;
+  return r;
+}
+
+Ciphertext mask(const ckks::Evaluator& ev, const ckks::Encoder& enc, const Ciphertext& ct,
+                std::size_t begin, std::size_t count) {
+  const std::size_t S = enc.slots();
+  if (begin > S || count > S - begin) throw InputError("he: mask range exceeds the slot count");
+  std::vector<double> m(S, 0.0);
+  std::fill(m.begin() + static_cast<std::ptrdiff_t>(begin),
+            m.begin() + static_cast<std::ptrdiff_t>(begin + count), 1.0);
+  return multiply_vector(ev, enc, ct, m);
+}
+
+Ciphertext weighted_sum(const ckks::Evaluator& ev, const ckks::Encoder& enc, const Ciphertext& ct,
+                        std::span<const double> weights, const ckks::GaloisKeys& gk) {
+  if (weights.empty()) throw InputError("he: weighted sum of no weights");
+  const Ciphertext w = multiply_vector(ev, enc, ct, weights);
+  return sum_slots(ev, w, std::bit_ceil(weights.size()), gk);
+}
+
+Ciphertext block_weighted_sums(const ckks::Evaluator& ev, const ckks::Encoder& enc,
+                               const Ciphertext& ct,
+                               const std::vector<std::vector<double>>& weights, std::size_t stride,
+                               const ckks::GaloisKeys& gk) {
+  const std::size_t S = enc.slots();
+  check_pow2(stride, "the stride of block weighted sums");
+  if (weights.empty() || weights.size() * stride > S)
+    throw InputError("he: " + std::to_string(weights.size()) + " weighted sums of stride " +
+                     std::to_string(stride) + " do not fit " + std::to_string(S) + " slots");
+  std::vector<double> w(S, 0.0);
+  for (std::size_t t = 0; t < weights.size(); ++t) {
+    if (weights[t].size() > stride)
+      throw InputError("he: weight vector " + std::to_string(t) + " is longer than the stride " +
+                       std::to_string(stride));
+    std::copy(weights[t].begin(), weights[t].end(),
+              w.begin() + static_cast<std::ptrdiff_t>(t * stride));
+  }
+  return sum_slots(ev, multiply_vector(ev, enc, ct, w), stride, gk);
+}
+
+std::vector<int> merge_steps(std::initializer_list<std::vector<int>> lists, std::size_t slots) {
+  std::set<int> s;
+  for (const auto& l : lists)
+    for (int v : l) {
+      const int n = norm_step(v, slots);
+      if (n != 0) s.insert(n);
+    }
+  return {s.begin(), s.end()};
+}
+
+}  // namespace encmol::he
