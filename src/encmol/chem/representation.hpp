@@ -1,0 +1,109 @@
+// Fixed-length molecular representations for kernel models.
+//
+// A RepresentationSpec is fitted once on the training molecules (it fixes the
+// padding: the largest molecule for the Coulomb matrix, the bag sizes for Bag
+// of Bonds), stored with the model, and then featurizes any molecule into a
+// vector of spec.dimension() doubles. Molecules the spec cannot hold are
+// rejected with an InputError that names the molecule and what exceeds.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "encmol/chem/bag_of_bonds.hpp"
+#include "encmol/chem/molecule.hpp"
+#include "encmol/core/binary.hpp"
+
+namespace encmol::chem {
+
+/// Feature matrix: one molecule per row (row-major, so a row is contiguous).
+using FeatureMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+enum class RepresentationKind : std::uint8_t {
+  CoulombMatrix = 1,  // sorted Coulomb matrix, see coulomb_matrix.hpp
+  BagOfBonds = 2,     // see bag_of_bonds.hpp
+};
+
+/// "cm" / "bob" (the names the CLI uses).
+std::string_view to_string(RepresentationKind kind);
+/// Accepts "cm", "coulomb", "coulomb-matrix", "bob", "bag-of-bonds" (any case).
+/// Throws InputError listing the accepted names.
+RepresentationKind parse_representation_kind(std::string_view name);
+
+/// Extra capacity beyond what the fitting molecules need, e.g. to make room for
+/// the molecules you intend to predict. Zero / absent entries add nothing.
+struct RepresentationOptions {
+  std::size_t min_max_atoms = 0;                    // at least this many atoms (CM)
+  std::map<int, std::size_t> min_element_capacity;  // Z -> at least this many atoms (both kinds)
+};
+
+/// Options whose capacities cover every molecule in `molecules` (no labels are
+/// used): fit on training molecules with these to also accept these ones.
+RepresentationOptions capacity_for(const std::vector<Molecule>& molecules);
+
+class RepresentationSpec {
+ public:
+  RepresentationSpec() = default;
+
+  /// Fits a spec on `molecules` (at least one): the elements present, the most
+  /// atoms of each element in one molecule, and the largest molecule, raised to
+  /// `options` where those ask for more. Throws InputError for an empty set or
+  /// a molecule with an unknown element or mismatched charges/positions.
+  static RepresentationSpec fit(RepresentationKind kind, const std::vector<Molecule>& molecules,
+                                const RepresentationOptions& options = {});
+
+  RepresentationKind kind() const { return kind_; }
+  /// Most atoms a molecule may have (CM: padding size; BoB: sum of capacities).
+  std::size_t max_atoms() const { return max_atoms_; }
+  /// Elements seen in training (ascending Z) and the most atoms of each.
+  const std::vector<int>& elements() const { return layout_.elements; }
+  const std::vector<std::size_t>& element_capacity() const { return layout_.capacity; }
+  /// Bag layout (BoB only; empty bags for CM).
+  const std::vector<Bag>& bags() const { return layout_.bags; }
+  /// Length of a feature vector.
+  std::size_t dimension() const { return dimension_; }
+
+  /// Throws InputError unless `molecule` fits this spec (size, elements, counts).
+  void check(const Molecule& molecule) const;
+
+  /// Features of one molecule into `out` (dimension() values). Throws InputError.
+  void featurize(const Molecule& molecule, std::span<double> out) const;
+  std::vector<double> featurize(const Molecule& molecule) const;
+
+  /// Features of many molecules, computed in parallel (core::parallel_for);
+  /// row i is molecule i. Bit-identical for any thread count.
+  FeatureMatrix featurize(const std::vector<Molecule>& molecules) const;
+
+  /// Binary encoding (used inside model files).
+  void write(core::ByteWriter& out) const;
+  /// Reads and validates a spec; FormatError (via `in`) on anything malformed.
+  static RepresentationSpec read(core::ByteReader& in);
+
+  /// One line for `encmol info`, e.g. "sorted Coulomb matrix, 23 atoms, 276 values, elements H C N O S".
+  std::string describe() const;
+
+  bool operator==(const RepresentationSpec&) const = default;
+
+ private:
+  static RepresentationSpec make(RepresentationKind kind, std::size_t max_atoms,
+                                 std::vector<int> elements, std::vector<std::size_t> capacity);
+  RepresentationKind kind_ = RepresentationKind::CoulombMatrix;
+  std::size_t max_atoms_ = 0;
+  std::size_t dimension_ = 0;
+  BagLayout layout_;  // elements + capacities for both kinds, bags for BoB
+};
+
+/// Largest max_atoms a stored CM spec may declare (keeps hostile files from
+/// requesting gigabytes per molecule).
+inline constexpr std::size_t kMaxRepresentationAtoms = 2000;
+/// Largest feature dimension a stored spec may have.
+inline constexpr std::size_t kMaxRepresentationDimension = std::size_t{1} << 24;
+
+}  // namespace encmol::chem

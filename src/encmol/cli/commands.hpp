@@ -1,0 +1,21 @@
+// Registration of the encmol commands. Each add_* function adds one CLI11
+// subcommand whose callback does the work; errors are thrown as
+// encmol::Error and turned into messages by run().
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "encmol/cli/common.hpp"
+
+namespace encmol::cli {
+
+void add_train_command(CLI::App& app, GlobalOptions& global);
+void add_predict_command(CLI::App& app, GlobalOptions& global);
+void add_learning_curve_command(CLI::App& app, GlobalOptions& global);
+void add_info_command(CLI::App& app, GlobalOptions& global);
+void add_audit_command(CLI::App& app, GlobalOptions& global);
+void add_demo_command(CLI::App& app, GlobalOptions& global);
+/// card, keygen, encrypt, evaluate, decrypt (secure_commands.cpp).
+void add_secure_commands(CLI::App& app, GlobalOptions& global);
+
+}  // namespace encmol::cli

@@ -1,0 +1,62 @@
+#include "encmol/cli/model_options.hpp"
+
+#include "encmol/cli/common.hpp"
+#include "encmol/core/error.hpp"
+
+namespace encmol::cli {
+
+void ModelOptions::add_to(CLI::App& command, bool targets_required) {
+  auto* target = command.add_option("-t,--target", targets,
+                                    "Properties to learn, comma separated (e.g. ae_pbe0 or "
+                                    "U0,homo,lumo,gap,mu); all share one kernel");
+  if (targets_required) target->required();
+  command.add_option("--units", units, "Units of the targets, comma separated (recorded in the model)");
+  command.add_option("-r,--representation", representation, "Representation: cm (sorted Coulomb matrix) or bob (Bag of Bonds)")
+      ->capture_default_str();
+  command.add_option("-k,--kernel", kernel, "Kernel: gaussian, laplacian, linear or polynomial")
+      ->capture_default_str();
+  command.add_option("--sigma", sigmas,
+                     "Kernel width(s) to cross-validate, comma separated (default: the median "
+                     "pairwise distance times 2^k, k = -3..4)");
+  command.add_option("--lambda", lambdas,
+                     "Regularization(s) to cross-validate, comma separated (default: "
+                     "1e-10,1e-7,1e-4,1e-1)");
+  command.add_option("--gamma", gamma, "Polynomial kernel gamma (0 = 1 / mean squared norm)");
+  command.add_option("--coef0", coef0, "Polynomial kernel coef0")->capture_default_str();
+  command.add_option("--degree", degree, "Polynomial kernel degree")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
+  command.add_option("--folds", folds, "Cross-validation folds")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
+  command.add_flag("--no-baseline", no_baseline,
+                   "Subtract only the mean, not the per-element (dressed-atom) baseline");
+  command.add_option("--seed", seed, "Seed of every random split and fold")->capture_default_str();
+  command.add_option("--embedding-seed", embedding_seed,
+                     "Seed of the 3-D embedding of SMILES input")
+      ->capture_default_str();
+}
+
+ml::TrainOptions ModelOptions::to_train_options() const {
+  ml::TrainOptions options;
+  options.representation = chem::parse_representation_kind(representation);
+  options.kernel = ml::parse_kernel_kind(kernel);
+  options.sigmas = parse_numbers(sigmas, "--sigma", true);
+  options.lambdas = parse_numbers(lambdas, "--lambda", true);
+  if (gamma < 0.0) throw InputError("--gamma must be positive (or 0 for automatic)");
+  options.gamma = gamma;
+  options.coef0 = coef0;
+  options.degree = degree;
+  options.folds = folds;
+  options.baseline = !no_baseline;
+  options.seed = seed;
+  options.targets = split_list(targets);
+  options.units = split_list(units);
+  if (!options.units.empty() && options.units.size() != options.targets.size()) {
+    throw InputError("--units gives " + std::to_string(options.units.size()) +
+                     " units for " + std::to_string(options.targets.size()) + " targets");
+  }
+  return options;
+}
+
+}  // namespace encmol::cli

@@ -1,0 +1,35 @@
+// The model options shared by `train`, `learning-curve` and `demo`
+// (representation, kernel, hyper-parameter grids, baseline, seed).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "encmol/ml/train.hpp"
+
+namespace encmol::cli {
+
+struct ModelOptions {
+  std::vector<std::string> targets;
+  std::vector<std::string> units;
+  std::string representation = "cm";
+  std::string kernel = "gaussian";
+  std::vector<std::string> sigmas;
+  std::vector<std::string> lambdas;
+  double gamma = 0.0;
+  double coef0 = 1.0;
+  int degree = 2;
+  int folds = 4;
+  bool no_baseline = false;
+  std::uint64_t seed = 42;
+  std::uint64_t embedding_seed = 42;
+
+  /// Adds the options to `command`; `targets_required` makes --target mandatory.
+  void add_to(CLI::App& command, bool targets_required);
+  /// Converts to ml::TrainOptions, validating names and numbers (InputError).
+  ml::TrainOptions to_train_options() const;
+};
+
+}  // namespace encmol::cli

@@ -1,0 +1,123 @@
+#include "encmol/cli/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <sstream>
+
+#include "encmol/cli/common.hpp"
+
+namespace encmol::cli {
+namespace {
+
+std::string unit_of(const ml::Model& model, std::size_t t) {
+  return t < model.units.size() && !model.units[t].empty() ? " " + model.units[t] : "";
+}
+
+}  // namespace
+
+std::string training_report_text(const ml::TrainResult& result, const HeldOut* held_out,
+                                 std::size_t cv_rows_shown) {
+  const ml::Model& model = result.model;
+  std::ostringstream out;
+  out << "model: " << model.representation.describe() << "\n";
+  out << "kernel: " << model.kernel.describe() << ", lambda = " << format_number(result.lambda)
+      << ", trained on " << model.training_size() << " molecules\n";
+  if (!result.cv.empty()) {
+    std::vector<std::size_t> order(result.cv.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const auto& ra = result.cv[a];
+      const auto& rb = result.cv[b];
+      if (ra.ok != rb.ok) return ra.ok;
+      return ra.score < rb.score;
+    });
+    out << fmt::format("cross-validation ({} folds, {} grid points), best first:\n",
+                       model.info.folds, result.cv.size());
+    out << fmt::format("  {:>12} {:>10}", "sigma", "lambda");
+    for (const auto& t : model.targets) out << fmt::format(" {:>14}", "MAE " + t);
+    out << "\n";
+    for (std::size_t k = 0; k < std::min(cv_rows_shown, order.size()); ++k) {
+      const auto& row = result.cv[order[k]];
+      out << fmt::format("  {:>12.6g} {:>10.3g}", row.sigma, row.lambda);
+      for (std::size_t t = 0; t < model.targets.size(); ++t) {
+        out << (row.ok ? fmt::format(" {:>14.4f}", row.mae[t]) : fmt::format(" {:>14}", "not PD"));
+      }
+      out << (order[k] == result.best ? "  <- chosen" : "") << "\n";
+    }
+  }
+  for (const auto& warning : result.warnings) out << "warning: " << warning << "\n";
+  const Eigen::VectorXd sums = model.sum_abs_alpha();
+  for (std::size_t t = 0; t < model.targets.size(); ++t) {
+    out << fmt::format("target {}: sum|alpha| = {:.4g}", model.targets[t], sums[static_cast<Eigen::Index>(t)]);
+    if (held_out != nullptr) {
+      out << fmt::format(", held-out MAE = {:.4f}{}, RMSE = {:.4f}{} ({} molecules)",
+                         held_out->errors.mae[t], unit_of(model, t), held_out->errors.rmse[t],
+                         unit_of(model, t), held_out->molecules);
+    }
+    out << "\n";
+  }
+  out << fmt::format(
+      "time: featurize {:.2f} s, distances {:.2f} s, cross-validation {:.2f} s, fit {:.2f} s",
+      result.featurize_seconds, result.distance_seconds, result.cv_seconds, result.fit_seconds);
+  if (held_out != nullptr) out << fmt::format(", predict {:.2f} s", held_out->predict_seconds);
+  out << fmt::format("; peak memory {:.0f} MiB\n", peak_memory_mib());
+  return out.str();
+}
+
+nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut* held_out) {
+  const ml::Model& model = result.model;
+  nlohmann::json j;
+  j["representation"] = model.representation.describe();
+  j["kernel"] = std::string(ml::to_string(model.kernel.kind));
+  j["sigma"] = result.sigma;
+  j["lambda"] = result.lambda;
+  j["training_size"] = model.training_size();
+  j["targets"] = model.targets;
+  j["units"] = model.units;
+  const Eigen::VectorXd sums = model.sum_abs_alpha();
+  j["sum_abs_alpha"] = std::vector<double>(sums.data(), sums.data() + sums.size());
+  nlohmann::json cv = nlohmann::json::array();
+  for (const auto& row : result.cv) {
+    cv.push_back({{"sigma", row.sigma}, {"lambda", row.lambda}, {"ok", row.ok},
+                  {"score", row.score}, {"mae", row.mae}, {"rmse", row.rmse}});
+  }
+  j["cross_validation"] = cv;
+  j["warnings"] = result.warnings;
+  if (held_out != nullptr) {
+    j["held_out"] = {{"molecules", held_out->molecules},
+                     {"mae", held_out->errors.mae},
+                     {"rmse", held_out->errors.rmse},
+                     {"predict_seconds", held_out->predict_seconds}};
+  }
+  j["seconds"] = {{"featurize", result.featurize_seconds},
+                  {"distances", result.distance_seconds},
+                  {"cross_validation", result.cv_seconds},
+                  {"fit", result.fit_seconds}};
+  j["peak_memory_mib"] = peak_memory_mib();
+  return j;
+}
+
+std::string cv_table_csv(const ml::TrainResult& result) {
+  const auto& targets = result.model.targets;
+  std::ostringstream out;
+  out << "sigma,lambda,ok,score";
+  for (const auto& t : targets) out << ",mae_" << t;
+  for (const auto& t : targets) out << ",rmse_" << t;
+  out << "\n";
+  for (const auto& row : result.cv) {
+    out << format_number(row.sigma) << "," << format_number(row.lambda) << ","
+        << (row.ok ? 1 : 0) << "," << format_number(row.score);
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      out << "," << (row.ok ? format_number(row.mae[t]) : "");
+    }
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      out << "," << (row.ok ? format_number(row.rmse[t]) : "");
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace encmol::cli

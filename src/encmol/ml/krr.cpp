@@ -1,0 +1,135 @@
+#include "encmol/ml/krr.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <Eigen/QR>
+
+#include "encmol/chem/elements.hpp"
+#include "encmol/core/error.hpp"
+#include "encmol/ml/linalg.hpp"
+
+namespace encmol::ml {
+
+Eigen::MatrixXd element_count_matrix(const std::vector<chem::Molecule>& molecules,
+                                     const std::vector<int>& elements) {
+  Eigen::MatrixXd counts = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(molecules.size()),
+                                                 static_cast<Eigen::Index>(elements.size()));
+  for (std::size_t i = 0; i < molecules.size(); ++i) {
+    for (int z : molecules[i].charges) {
+      auto it = std::lower_bound(elements.begin(), elements.end(), z);
+      if (it == elements.end() || *it != z) {
+        const std::string sym = chem::is_known_element(z) ? std::string(chem::element_symbol(z))
+                                                          : "Z=" + std::to_string(z);
+        throw InputError("molecule '" + molecules[i].name + "' contains element " + sym +
+                         ", which does not occur in the training set of this model");
+      }
+      counts(static_cast<Eigen::Index>(i), it - elements.begin()) += 1.0;
+    }
+  }
+  return counts;
+}
+
+Eigen::MatrixXd label_matrix(const std::vector<chem::Molecule>& molecules,
+                             const std::vector<std::string>& targets) {
+  if (targets.empty()) throw InputError("no target property given");
+  Eigen::MatrixXd y(static_cast<Eigen::Index>(molecules.size()),
+                    static_cast<Eigen::Index>(targets.size()));
+  for (std::size_t i = 0; i < molecules.size(); ++i) {
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      auto it = molecules[i].properties.find(targets[t]);
+      if (it == molecules[i].properties.end()) {
+        std::string have;
+        for (const auto& [k, v] : molecules[i].properties) {
+          if (!have.empty()) have.append(", ");
+          have.append(k);
+        }
+        throw InputError("molecule '" + molecules[i].name + "' (number " + std::to_string(i + 1) +
+                         ") has no property '" + targets[t] + "'" +
+                         (have.empty() ? std::string(" (it has no properties)")
+                                       : " (it has: " + have + ")"));
+      }
+      if (!std::isfinite(it->second)) {
+        throw InputError("molecule '" + molecules[i].name + "': property '" + targets[t] +
+                         "' is not a finite number");
+      }
+      y(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(t)) = it->second;
+    }
+  }
+  return y;
+}
+
+Baseline Baseline::fit(const Eigen::MatrixXd& counts, const std::vector<int>& elements,
+                       const Eigen::MatrixXd& labels, bool per_element) {
+  if (labels.rows() == 0) throw InputError("cannot fit a baseline on zero molecules");
+  Baseline b;
+  b.per_element = per_element;
+  Eigen::MatrixXd residual = labels;
+  if (per_element) {
+    if (counts.rows() != labels.rows() || counts.cols() != static_cast<Eigen::Index>(elements.size())) {
+      throw ParameterError("baseline: count matrix does not match labels/elements");
+    }
+    b.elements = elements;
+    Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(counts);
+    b.coefficients = cod.solve(labels);
+    residual -= counts * b.coefficients;
+  }
+  b.mean = residual.colwise().mean();
+  return b;
+}
+
+Eigen::MatrixXd Baseline::evaluate(const Eigen::MatrixXd& counts) const {
+  Eigen::MatrixXd out(counts.rows(), mean.size());
+  if (per_element) {
+    if (counts.cols() != coefficients.rows()) {
+      throw ParameterError("baseline: count matrix has " + std::to_string(counts.cols()) +
+                           " elements, expected " + std::to_string(coefficients.rows()));
+    }
+    out = counts * coefficients;
+  } else {
+    out.setZero();
+  }
+  out.rowwise() += mean;
+  return out;
+}
+
+Eigen::MatrixXd Baseline::evaluate(const std::vector<chem::Molecule>& molecules) const {
+  if (!per_element) {
+    Eigen::MatrixXd out(static_cast<Eigen::Index>(molecules.size()), mean.size());
+    out.rowwise() = mean;
+    return out;
+  }
+  return evaluate(element_count_matrix(molecules, elements));
+}
+
+bool try_solve_krr(Eigen::MatrixXd& k, double lambda, const Eigen::MatrixXd& y,
+                   Eigen::MatrixXd& alpha) {
+  if (k.rows() != k.cols() || k.rows() != y.rows()) {
+    throw ParameterError("KRR: kernel matrix is " + std::to_string(k.rows()) + "x" +
+                         std::to_string(k.cols()) + " but there are " + std::to_string(y.rows()) +
+                         " labels");
+  }
+  if (!std::isfinite(lambda) || lambda < 0) {
+    throw ParameterError("KRR: lambda must be finite and >= 0, got " + std::to_string(lambda));
+  }
+  k.diagonal().array() += lambda;
+  if (cholesky_in_place(k) != 0) return false;
+  alpha = y;
+  cholesky_solve_in_place(k, alpha);
+  return alpha.allFinite();
+}
+
+Eigen::MatrixXd solve_krr(Eigen::MatrixXd k, double lambda, const Eigen::MatrixXd& y) {
+  Eigen::MatrixXd alpha;
+  if (!try_solve_krr(k, lambda, y, alpha)) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.3g", lambda);
+    throw ParameterError(std::string("the kernel matrix plus lambda = ") + buf +
+                         " is not numerically positive definite (duplicate molecules or a too "
+                         "large sigma); use a larger lambda or a smaller sigma");
+  }
+  return alpha;
+}
+
+}  // namespace encmol::ml

@@ -1,0 +1,97 @@
+#include "encmol/ml/linalg.hpp"
+
+#include <string>
+
+#include "encmol/core/error.hpp"
+#include "encmol/core/parallel.hpp"
+
+// Fortran BLAS/LAPACK entry points (column-major, arguments by pointer).
+extern "C" {
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+            const double* beta, double* c, const int* ldc);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* beta, double* c, const int* ldc);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
+             double* b, const int* ldb, int* info);
+// OpenBLAS extension; weak so another BLAS still links (then it is skipped).
+void openblas_set_num_threads(int) __attribute__((weak));
+}
+
+namespace encmol::ml {
+namespace {
+
+int checked_int(Eigen::Index v, const char* what) {
+  if (v < 0 || v > 2'000'000'000) {
+    throw ParameterError(std::string("matrix dimension too large for BLAS (") + what + " = " +
+                         std::to_string(v) + ")");
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+void sync_blas_threads() {
+  if (openblas_set_num_threads != nullptr) {
+    openblas_set_num_threads(static_cast<int>(core::thread_count()));
+  }
+}
+
+Eigen::MatrixXd gemm_xyt(const FeatureMatrix& x, const FeatureMatrix& y) {
+  if (x.cols() != y.cols()) {
+    throw ParameterError("feature dimensions differ: " + std::to_string(x.cols()) + " vs " +
+                         std::to_string(y.cols()));
+  }
+  Eigen::MatrixXd c(x.rows(), y.rows());
+  if (x.rows() == 0 || y.rows() == 0) return c;
+  if (x.cols() == 0) {
+    c.setZero();
+    return c;
+  }
+  sync_blas_threads();
+  // Row-major X (n x d) is column-major X^T (d x n) with leading dimension d.
+  const int n = checked_int(x.rows(), "rows"), m = checked_int(y.rows(), "rows"),
+            d = checked_int(x.cols(), "columns");
+  const double one = 1.0, zero = 0.0;
+  dgemm_("T", "N", &n, &m, &d, &one, x.data(), &d, y.data(), &d, &zero, c.data(), &n);
+  return c;
+}
+
+Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x) {
+  Eigen::MatrixXd c(x.rows(), x.rows());
+  if (x.rows() == 0) return c;
+  if (x.cols() == 0) {
+    c.setZero();
+    return c;
+  }
+  sync_blas_threads();
+  const int n = checked_int(x.rows(), "rows"), d = checked_int(x.cols(), "columns");
+  const double one = 1.0, zero = 0.0;
+  dsyrk_("L", "T", &n, &d, &one, x.data(), &d, &zero, c.data(), &n);
+  c.triangularView<Eigen::StrictlyUpper>() = c.transpose();
+  return c;
+}
+
+int cholesky_in_place(Eigen::MatrixXd& a) {
+  if (a.rows() != a.cols()) throw ParameterError("Cholesky of a non-square matrix");
+  if (a.rows() == 0) return 0;
+  sync_blas_threads();
+  const int n = checked_int(a.rows(), "rows");
+  int info = 0;
+  dpotrf_("L", &n, a.data(), &n, &info);
+  if (info < 0) throw ParameterError("dpotrf: invalid argument " + std::to_string(-info));
+  return info;
+}
+
+void cholesky_solve_in_place(const Eigen::MatrixXd& factor, Eigen::MatrixXd& b) {
+  if (factor.rows() != b.rows()) throw ParameterError("Cholesky solve: dimension mismatch");
+  if (b.rows() == 0 || b.cols() == 0) return;
+  sync_blas_threads();
+  const int n = checked_int(factor.rows(), "rows"), k = checked_int(b.cols(), "columns");
+  int info = 0;
+  dpotrs_("L", &n, &k, factor.data(), &n, b.data(), &n, &info);
+  if (info != 0) throw ParameterError("dpotrs failed with info " + std::to_string(info));
+}
+
+}  // namespace encmol::ml

@@ -1,0 +1,154 @@
+// Training API of the ml layer (what `encmol train` / `learning-curve` call).
+//
+// train_krr: featurize -> pairwise measure matrix of the whole training set
+// (computed once) -> k-fold cross-validated grid search over (sigma, lambda)
+// -> final fit on all training molecules with the best pair.
+//
+// Efficiency: the n x n measure matrix (squared distances, L1 distances or dot
+// products) is computed once; each fold's kernel matrices are gathered from it
+// and mapped through the kernel for every sigma (an elementwise exp), and each
+// (fold, sigma, lambda) costs one Cholesky factorization of the fold's
+// training kernel (LAPACK dpotrf) with all targets solved at once (dpotrs).
+// The final model reuses the same measure matrix.
+//
+// Randomness: CV folds and learning-curve subsets come from
+// std::mt19937_64(seed) through split.hpp, identical on every platform.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "encmol/chem/molecule.hpp"
+#include "encmol/chem/representation.hpp"
+#include "encmol/ml/kernels.hpp"
+#include "encmol/ml/model.hpp"
+
+namespace encmol::ml {
+
+/// Called with a step name ("featurize", "distances", "cross-validation",
+/// "fit", "learning-curve") and the fraction of that step done (0..1).
+using ProgressCallback = std::function<void(std::string_view step, double fraction)>;
+
+/// Default lambda grid: 1e-10, 1e-7, 1e-4, 1e-1 (Laplacian models of QM7
+/// favour the smallest, Gaussian ones larger values).
+std::vector<double> default_lambdas();
+
+struct TrainOptions {
+  chem::RepresentationKind representation = chem::RepresentationKind::CoulombMatrix;
+  /// Extra representation capacity beyond the training molecules (see
+  /// chem::capacity_for) so larger query molecules can be predicted.
+  chem::RepresentationOptions representation_options;
+  KernelKind kernel = KernelKind::Gaussian;
+  /// Sigma grid (Gaussian, Laplacian). Empty: 8 values m * 2^k, k = -3..4,
+  /// where m is the median pairwise distance of the training set (Euclidean
+  /// for Gaussian, L1 for Laplacian). Ignored by linear/polynomial kernels.
+  std::vector<double> sigmas;
+  /// Lambda grid. Empty: default_lambdas().
+  std::vector<double> lambdas;
+  /// Polynomial kernel: gamma (0 = 1 / mean squared norm of the training
+  /// representations), coef0 and degree.
+  double gamma = 0.0;
+  double coef0 = 1.0;
+  int degree = 2;
+  /// Cross-validation folds (>= 2). With a single (sigma, lambda) pair no CV is
+  /// run and the pair is used directly.
+  int folds = 4;
+  /// Subtract a per-element linear (dressed-atom) baseline besides the mean.
+  bool baseline = true;
+  std::uint64_t seed = 42;
+  /// Properties to learn (Molecule::properties keys), all at once.
+  std::vector<std::string> targets;
+  /// Units of the targets, same length as targets or empty (unknown).
+  std::vector<std::string> units;
+  /// Data set name recorded in the model.
+  std::string dataset;
+  ProgressCallback progress;
+};
+
+/// One (sigma, lambda) grid point of the cross-validation.
+struct CvRow {
+  double sigma = 0.0;       // 0 for kernels without sigma
+  double lambda = 0.0;
+  bool ok = false;          // false: K + lambda I was not positive definite in some fold
+  double score = 0.0;       // mean over targets of MAE / label_scale (lower is better)
+  std::vector<double> mae;  // per target, pooled over all out-of-fold predictions
+  std::vector<double> rmse;
+  /// Per target, the largest sum|alpha| of the fold models: what an encrypted
+  /// evaluation's error would be multiplied by (lets a caller pick the best
+  /// grid point under an error budget).
+  std::vector<double> sum_abs_alpha;
+};
+
+struct TrainResult {
+  Model model;
+  double sigma = 0.0;   // chosen (0 for kernels without sigma)
+  double lambda = 0.0;  // chosen
+  std::vector<CvRow> cv;  // empty when the grid had a single point
+  std::size_t best = 0;   // index of the chosen row in cv
+  double featurize_seconds = 0, distance_seconds = 0, cv_seconds = 0, fit_seconds = 0;
+  /// Advice for the user, e.g. that the chosen sigma or lambda lies on the
+  /// edge of the grid (the optimum may lie beyond it).
+  std::vector<std::string> warnings;
+};
+
+/// Trains a (multi-target) KRR model on `molecules` (see the top of this
+/// file). Throws InputError for missing labels / bad molecules and
+/// ParameterError for bad options or when no grid point gives a positive
+/// definite system.
+TrainResult train_krr(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+
+/// Lower-level grid search on a precomputed n x n measure matrix (see
+/// kernels.hpp: pairwise_symmetric(measure_of(kernel.kind), X)).
+/// `counts` / `elements`: element counts for the per-element baseline (ignored
+/// when per_element_baseline is false). `label_scale`: per-target divisor of
+/// the MAE in the score. Fold baselines are fitted on each fold's training part.
+std::vector<CvRow> cross_validate(const Eigen::MatrixXd& measure, const Kernel& kernel,
+                                  const std::vector<double>& sigmas,
+                                  const std::vector<double>& lambdas,
+                                  const Eigen::MatrixXd& labels, const Eigen::MatrixXd& counts,
+                                  const std::vector<int>& elements, bool per_element_baseline,
+                                  std::size_t folds, std::uint64_t seed,
+                                  const std::vector<double>& label_scale,
+                                  const ProgressCallback& progress = {});
+
+/// Index of the best ok row (lowest score; ties: first). Throws ParameterError
+/// when no row is ok.
+std::size_t best_cv_row(const std::vector<CvRow>& rows);
+
+/// Error metrics of predictions vs labels, per target.
+struct Errors {
+  std::vector<double> mae, rmse;
+};
+Errors prediction_errors(const Eigen::MatrixXd& predicted, const Eigen::MatrixXd& labels);
+
+/// One row of a learning curve.
+struct LearningCurvePoint {
+  std::size_t n = 0;        // training molecules
+  std::string target;
+  double sigma = 0.0, lambda = 0.0;
+  double mae = 0.0, rmse = 0.0;  // on the test molecules, label units
+  double train_seconds = 0.0;    // featurize + CV + fit
+};
+
+/// Training sizes 2^k (k >= log2(min_size)) below n_train, plus n_train.
+std::vector<std::size_t> default_learning_curve_sizes(std::size_t n_train,
+                                                      std::size_t min_size = 32);
+
+/// Trains on the first N molecules of a seeded random permutation of
+/// `train_molecules` for each N in `sizes` (so smaller sets are subsets of
+/// larger ones) and evaluates on `test_molecules`. Hyper-parameters are
+/// cross-validated per N when the grid has several points (folds reduced to
+/// N / 2 for tiny N), else fixed. The representation is sized for all train
+/// and test molecules, so every test molecule can be predicted at every N.
+std::vector<LearningCurvePoint> learning_curve(const std::vector<chem::Molecule>& train_molecules,
+                                               const std::vector<chem::Molecule>& test_molecules,
+                                               const TrainOptions& options,
+                                               const std::vector<std::size_t>& sizes);
+
+}  // namespace encmol::ml

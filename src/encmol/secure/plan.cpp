@@ -1,0 +1,602 @@
+#include "encmol/secure/plan.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "encmol/ckks/serialization.hpp"
+#include "encmol/core/error.hpp"
+#include "encmol/ml/model_file.hpp"
+
+namespace encmol::secure {
+namespace {
+
+constexpr std::uint32_t kPlanFormat = 1;
+constexpr double kTail = 10.0;  // standard deviations in every noise bound
+
+double pow2(int bits) { return std::ldexp(1.0, bits); }
+
+// Per-slot std of the noise one rescale or key switch adds, in slot units at scale delta.
+double op_sigma(std::size_t n, std::size_t dnum, double delta) {
+  return static_cast<double>(n) * (0.25 + 2.0 * std::sqrt(static_cast<double>(dnum))) / delta;
+}
+
+struct Candidate {
+  Plan plan;
+  bool ok = false;
+  double worst_ratio = 0;  // max_t bound_t / tol_t
+  std::string why;
+};
+
+double rounding_step(double bound) {
+  if (!(bound > 0)) return 1e-12;
+  return std::pow(10.0, std::ceil(std::log10(bound)));
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ options
+
+void PlanOptions::validate() const {
+  if (!(std::isfinite(tolerance) && tolerance >= 0))
+    throw ParameterError("plan: --encrypted-tolerance must be a finite number >= 0");
+  if (tolerance == 0 && !(std::isfinite(relative_tolerance) && relative_tolerance > 0 && relative_tolerance < 1))
+    throw ParameterError("plan: the relative tolerance must lie in (0, 1)");
+  if (!(std::isfinite(query_margin) && query_margin >= 0 && query_margin <= 10))
+    throw ParameterError("plan: the query margin must lie in [0, 10]");
+  if (min_scale_bits < 30 || max_scale_bits > 55 || min_scale_bits > max_scale_bits)
+    throw ParameterError("plan: scale bits must satisfy 30 <= min <= max <= 55");
+  if (min_flood_bits < 0 || max_flood_bits > 40 || min_flood_bits > max_flood_bits)
+    throw ParameterError("plan: flood bits must satisfy 0 <= min <= max <= 40");
+  if (max_batch > 4096) throw ParameterError("plan: max_batch must be at most 4096");
+}
+
+void PlanOptions::write(core::ByteWriter& out) const {
+  out.f64(tolerance);
+  out.f64(relative_tolerance);
+  out.f64(query_margin);
+  out.u32(max_batch);
+  out.u32(static_cast<std::uint32_t>(min_scale_bits));
+  out.u32(static_cast<std::uint32_t>(max_scale_bits));
+  out.u32(static_cast<std::uint32_t>(min_flood_bits));
+  out.u32(static_cast<std::uint32_t>(max_flood_bits));
+}
+
+PlanOptions PlanOptions::read(core::ByteReader& in) {
+  PlanOptions o;
+  o.tolerance = in.finite_f64("tolerance");
+  o.relative_tolerance = in.finite_f64("relative tolerance");
+  o.query_margin = in.finite_f64("query margin");
+  o.max_batch = in.u32();
+  o.min_scale_bits = static_cast<int>(in.u32());
+  o.max_scale_bits = static_cast<int>(in.u32());
+  o.min_flood_bits = static_cast<int>(in.u32());
+  o.max_flood_bits = static_cast<int>(in.u32());
+  try {
+    o.validate();
+  } catch (const Error& e) {
+    throw FormatError(in.context() + ": plan options are invalid: " + e.what());
+  }
+  return o;
+}
+
+// ------------------------------------------------------------------ plan
+
+he::MatVecPlan Plan::matvec_plan() const {
+  he::MatVecOptions mo;
+  mo.queries = queries;
+  mo.clean_output = true;
+  mo.mask_allowed = false;
+  mo.max_fold = 1;
+  return he::plan_matvec(rows, period, slots, mo);
+}
+
+std::string Plan::describe() const {
+  std::ostringstream s;
+  s << "kernel " << ml::to_string(kernel) << ", " << training_size << " training points, " << dimension
+    << " features (padded to " << period << ")";
+  if (!count_elements.empty()) s << ", baseline over " << count_elements.size() << " element counts";
+  s << "\n";
+  s << fmt::format("CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois keys\n",
+                   params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
+  s << fmt::format("packing: {} quer{} per ciphertext (stride {}), weighted sums over {} slots\n", queries,
+                   queries == 1 ? "y" : "ies", query_stride, sum_block);
+  if (kernel == ml::KernelKind::Gaussian) {
+    s << fmt::format("exp(-t) on [0, {:.4g}]: degree {}, {} squaring(s), proven error {:.3g}\n", T, exp_degree,
+                     exp_squarings, exp_error);
+  } else if (degree > 1) {
+    s << fmt::format("(gamma <x, x_i> + c)^{} exactly, |gamma <x, x_i> + c| <= {:.4g}\n", degree, inner_bound);
+  }
+  s << fmt::format("queries accepted up to |x| <= {:.6g}; noise flooding 2^{} x noise bound (std {:.3g})\n",
+                   max_query_norm, flood_bits, flood_sigma);
+  for (std::size_t t = 0; t < budget.size(); ++t) {
+    const auto& b = budget[t];
+    s << fmt::format("target {}: |enc - plain| <= {:.3g} (approximation {:.3g} + noise {:.3g} + flooding {:.3g}; "
+                     "tolerance {:.3g}, sum|alpha| {:.3g}); results rounded to {:g}\n",
+                     t, b.bound, b.approximation, b.noise, b.flooding, b.tolerance, b.sum_abs_alpha,
+                     b.rounding_step);
+  }
+  return s.str();
+}
+
+void Plan::write(core::ByteWriter& out) const {
+  out.u32(kPlanFormat);
+  out.bytes(model_hash);
+  options.write(out);
+  out.u8(static_cast<std::uint8_t>(kernel));
+  out.u64(training_size);
+  out.u64(dimension);
+  out.u64(count_elements.size());
+  for (int z : count_elements) out.u32(static_cast<std::uint32_t>(z));
+  out.u64(targets);
+  out.f64(count_scale);
+  out.f64(train_norm);
+  out.f64(max_query_norm);
+  out.f64(T);
+  out.f64(gamma);
+  out.f64(coef0);
+  out.u32(static_cast<std::uint32_t>(degree));
+  out.f64(inner_bound);
+  out.f64_vector(weight_scale);
+  out.u64(period);
+  out.u64(rows);
+  out.u64(slots);
+  out.u64(queries);
+  out.u64(query_stride);
+  out.u64(sum_block);
+  out.u32(static_cast<std::uint32_t>(exp_degree));
+  out.u32(static_cast<std::uint32_t>(exp_squarings));
+  out.f64(exp_error);
+  out.f64(exp_target);
+  out.u32(static_cast<std::uint32_t>(depth));
+  out.u32(static_cast<std::uint32_t>(scale_bits));
+  const core::Bytes pbytes = ckks::serialize(params);
+  out.u64(pbytes.size());
+  out.bytes(pbytes);
+  out.u64(galois_steps.size());
+  for (int g : galois_steps) out.u64(static_cast<std::uint64_t>(g));
+  out.u32(static_cast<std::uint32_t>(flood_bits));
+  out.f64(flood_sigma);
+  out.u64(budget.size());
+  for (const auto& b : budget) {
+    out.f64(b.sum_abs_alpha);
+    out.f64(b.tolerance);
+    out.f64(b.approximation);
+    out.f64(b.noise);
+    out.f64(b.flooding);
+    out.f64(b.bound);
+    out.f64(b.rounding_step);
+  }
+}
+
+Plan Plan::read(core::ByteReader& in) {
+  const std::string& ctx = in.context();
+  if (in.u32() != kPlanFormat) throw FormatError(ctx + ": unknown plan format (written by a newer encmol?)");
+  Plan p;
+  auto mh = in.bytes(32);
+  std::copy(mh.begin(), mh.end(), p.model_hash.begin());
+  p.options = PlanOptions::read(in);
+  const auto k = in.u8();
+  if (k < 1 || k > 4) throw FormatError(ctx + ": plan: unknown kernel kind " + std::to_string(k));
+  p.kernel = static_cast<ml::KernelKind>(k);
+  p.training_size = in.u64();
+  p.dimension = in.u64();
+  const std::size_t ne = in.count("element counts", 128, 4);
+  for (std::size_t i = 0; i < ne; ++i) p.count_elements.push_back(static_cast<int>(in.u32()));
+  p.targets = in.u64();
+  p.count_scale = in.finite_f64("count scale");
+  p.train_norm = in.finite_f64("train norm");
+  p.max_query_norm = in.finite_f64("max query norm");
+  p.T = in.finite_f64("T");
+  p.gamma = in.finite_f64("gamma");
+  p.coef0 = in.finite_f64("coef0");
+  p.degree = static_cast<int>(in.u32());
+  p.inner_bound = in.finite_f64("inner bound");
+  p.weight_scale = in.f64_vector(1024);
+  p.period = in.u64();
+  p.rows = in.u64();
+  p.slots = in.u64();
+  p.queries = in.u64();
+  p.query_stride = in.u64();
+  p.sum_block = in.u64();
+  p.exp_degree = static_cast<int>(in.u32());
+  p.exp_squarings = static_cast<int>(in.u32());
+  p.exp_error = in.finite_f64("exp error");
+  p.exp_target = in.finite_f64("exp target");
+  p.depth = static_cast<int>(in.u32());
+  p.scale_bits = static_cast<int>(in.u32());
+  const std::size_t plen = in.count("parameter set", 1 << 20);
+  p.params = ckks::deserialize_parameters(in.bytes(plen), ctx);
+  const std::size_t ng = in.count("Galois steps", 4096, 8);
+  for (std::size_t i = 0; i < ng; ++i) p.galois_steps.push_back(static_cast<int>(in.u64()));
+  p.flood_bits = static_cast<int>(in.u32());
+  p.flood_sigma = in.finite_f64("flood sigma");
+  const std::size_t nb = in.count("targets", 1024, 56);
+  for (std::size_t i = 0; i < nb; ++i) {
+    TargetBudget b;
+    b.sum_abs_alpha = in.finite_f64("sum |alpha|");
+    b.tolerance = in.finite_f64("tolerance");
+    b.approximation = in.finite_f64("approximation bound");
+    b.noise = in.finite_f64("noise bound");
+    b.flooding = in.finite_f64("flooding bound");
+    b.bound = in.finite_f64("bound");
+    b.rounding_step = in.finite_f64("rounding step");
+    p.budget.push_back(b);
+  }
+  // Shape checks: everything a client indexes with must be consistent.
+  const std::size_t slots = p.params.slots();
+  const bool ok = p.slots == slots && p.targets == nb && p.targets >= 1 && p.dimension >= 1 &&
+                  p.dimension <= chem::kMaxRepresentationDimension && p.period >= p.dimension + 2 + ne &&
+                  std::has_single_bit(p.period) && p.period <= slots && p.queries >= 1 && p.query_stride >= 1 &&
+                  p.queries * p.query_stride <= std::max(slots, p.query_stride) && p.query_stride <= slots &&
+                  p.targets <= p.query_stride && p.rows >= p.training_size && p.training_size >= 1 &&
+                  p.max_query_norm > 0 && p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
+                  static_cast<std::size_t>(p.depth) <= p.params.max_level() && p.flood_sigma >= 0 &&
+                  p.sum_block >= 1 && p.sum_block <= slots;
+  if (!ok) throw FormatError(ctx + ": plan fields are inconsistent (corrupt or hostile file)");
+  for (double w : p.weight_scale)
+    if (!(std::isfinite(w) && w > 0)) throw FormatError(ctx + ": plan: bad weight scale");
+  for (int g : p.galois_steps)
+    if (g <= 0 || static_cast<std::size_t>(g) >= slots) throw FormatError(ctx + ": plan: bad Galois step");
+  return p;
+}
+
+core::Bytes Plan::encode() const {
+  core::ByteWriter w;
+  write(w);
+  return w.take();
+}
+
+core::Digest Plan::hash() const { return core::blake2b_256(encode()); }
+
+core::Digest model_hash(const ml::Model& model) { return core::blake2b_256(ml::encode_model(model)); }
+
+std::vector<double> query_vector(const Plan& plan, const std::vector<double>& features,
+                                 const std::vector<double>& counts, const std::string& name) {
+  if (features.size() != plan.dimension)
+    throw InputError(name + ": the representation has " + std::to_string(features.size()) +
+                     " values, the model card expects " + std::to_string(plan.dimension));
+  if (counts.size() != plan.count_elements.size())
+    throw InputError(name + ": wrong number of element counts for the model card");
+  double norm2 = 0;
+  for (double v : features) norm2 += v * v;
+  const double norm = std::sqrt(norm2);
+  if (!(norm <= plan.max_query_norm))
+    throw InputError(fmt::format(
+        "{}: its representation norm {:.6g} exceeds {:.6g}, the largest the model card's encrypted plan "
+        "covers (the kernel approximation would not hold); this molecule is too far from the training set",
+        name, norm, plan.max_query_norm));
+  std::vector<double> v(plan.period, 0.0);
+  const double Q = plan.max_query_norm;
+  for (std::size_t j = 0; j < features.size(); ++j) v[j] = features[j] / Q;
+  v[plan.dimension] = norm2 / (Q * Q);
+  v[plan.dimension + 1] = 1.0;
+  for (std::size_t e = 0; e < counts.size(); ++e) v[plan.dimension + 2 + e] = counts[e] / plan.count_scale;
+  return v;
+}
+
+// ------------------------------------------------------------------ compile
+
+namespace {
+
+// row_l2: max row 2-norm of the server matrix; mt_alpha[t] = || |M|^T |alpha_t| ||_2 and alpha_l2[t] =
+// ||alpha_t||_2 (both times U^deg): the noise of the encrypted input enters every kernel value through the
+// same slots (correlated), the noise each later operation adds is independent from slot to slot.
+Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, int scale_bits, double row_l2,
+                    const std::vector<double>& mt_alpha, const std::vector<double>& alpha_l2, double max_count) {
+  Candidate c;
+  Plan& p = base;
+  p.scale_bits = scale_bits;
+  const std::size_t nt = p.targets;
+  const std::size_t n = p.training_size;
+  // Per-target output scales W_t = 2^k_t: proportional to the tolerances (one flood then costs every target the
+  // same fraction of its tolerance) and large enough that |output / W_t| < 64 (10 integer bits in the first prime).
+  // Scales above 2^50 leave fewer integer bits in the 60-bit first prime (and lose the IFMA NTT).
+  const int integer_bits = scale_bits <= 50 ? 10 : 60 - scale_bits;
+  const double out_bound = std::ldexp(1.0, integer_bits - 3);
+  p.weight_scale.assign(nt, 1.0);
+  double tol_min = 1e300;
+  for (const auto& b : p.budget) tol_min = std::min(tol_min, b.tolerance);
+  double shift = 0;  // common factor
+  for (std::size_t t = 0; t < nt; ++t) {
+    double s = std::fabs(model.baseline.mean.size() > 0 ? model.baseline.mean(static_cast<Eigen::Index>(t)) : 0.0);
+    if (model.baseline.per_element)
+      for (Eigen::Index e = 0; e < model.baseline.coefficients.rows(); ++e)
+        s += std::fabs(model.baseline.coefficients(e, static_cast<Eigen::Index>(t))) * max_count;
+    p.weight_scale[t] = std::exp2(std::round(std::log2(p.budget[t].tolerance / tol_min)));
+    shift = std::max(shift, (p.budget[t].sum_abs_alpha + s) / (out_bound * p.weight_scale[t]));
+  }
+  const double common = shift > 1.0 ? std::exp2(std::ceil(std::log2(shift))) : 1.0;
+  for (double& w : p.weight_scale) w *= common;
+  // Kernel stage depth.
+  int kdepth = 0;
+  he::ExpApproximation approx;
+  double min_ratio = 1e300;  // min_t tol_t / A_t
+  for (const auto& b : p.budget) min_ratio = std::min(min_ratio, b.tolerance / std::max(b.sum_abs_alpha, 1e-300));
+  if (p.kernel == ml::KernelKind::Gaussian) {
+    p.exp_target = std::min(0.25 * min_ratio, 0.5);
+    if (!(p.exp_target > 1e-15)) {
+      c.why = fmt::format("the kernel would need an approximation error of {:.3g} (sum|alpha| = {:.3g} against a "
+                          "tolerance of {:.3g})",
+                          p.exp_target, p.budget.front().sum_abs_alpha, p.budget.front().tolerance);
+      return c;
+    }
+    he::ExpApproxOptions eo;
+    eo.affine_in_polynomial = false;
+    eo.max_depth = 24;
+    try {
+      approx = he::choose_exp_approximation(p.T, p.exp_target, eo);
+    } catch (const ParameterError& e) {
+      c.why = std::string("no exp approximation fits: ") + e.what();
+      return c;
+    }
+    p.exp_degree = static_cast<int>(approx.poly.degree());
+    p.exp_squarings = approx.squarings;
+    p.exp_error = approx.error_bound;
+    kdepth = approx.depth;
+  } else if (p.degree > 1) {
+    he::ChebyshevPoly mono = he::chebyshev_interpolate(
+        [d = p.degree](double v) { return std::pow(v, d); }, -1.0, 1.0, static_cast<std::size_t>(p.degree));
+    kdepth = he::chebyshev_depth(mono);
+  }
+  p.depth = 1 + kdepth + 1 + 1;
+
+  const std::size_t stride_min = p.rows + p.period - 1;
+  ckks::CircuitOptions co;
+  co.integer_bits = integer_bits;
+  try {
+    p.params = ckks::Parameters::for_circuit(p.depth, scale_bits, std::bit_ceil(stride_min), 0, co);
+  } catch (const ParameterError& e) {
+    c.why = std::string("no 128-bit CKKS parameters fit: ") + e.what();
+    return c;
+  }
+  p.slots = p.params.slots();
+  // Batching: rows padded so that each query's stride covers a whole sum block.
+  std::size_t rows_b = std::max(n, p.sum_block > p.period - 1 ? p.sum_block - (p.period - 1) : n);
+  std::size_t q = p.slots / (rows_b + p.period - 1);
+  if (opt.max_batch > 0) q = std::min<std::size_t>(q, opt.max_batch);
+  if (q >= 2) {
+    p.rows = rows_b;
+    p.queries = q;
+  } else {
+    p.rows = n;
+    p.queries = 1;
+  }
+  const he::MatVecPlan mv = p.matvec_plan();
+  p.query_stride = mv.query_stride;
+  if (p.query_stride < p.sum_block && p.queries > 1) {
+    c.why = "internal: query stride below the sum block";
+    return c;
+  }
+  std::vector<int> back;
+  for (std::size_t t = 1; t < nt; ++t) back.push_back(static_cast<int>(p.slots - t));
+  p.galois_steps = he::merge_steps({mv.galois_steps(), he::sum_slots_steps(p.sum_block, p.slots), back}, p.slots);
+
+  // ---- noise (see the top of plan.hpp)
+  const double delta = pow2(scale_bits);
+  const double so = op_sigma(p.params.n(), p.params.dnum, delta);
+  const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta;  // encryption + encoding
+  const double rot = static_cast<double>(mv.hoisted_rotations() + mv.full_rotations());
+  // Independent per-slot noise of y: key switching of the rotated copies and the rescale / giant steps.
+  const double sy = row_l2 * so + std::sqrt(rot + 2.0) * so;
+  double slope = 1.0;  // |dk/dy|
+  double sk = 0;       // independent per-slot noise of one kernel value
+  if (p.kernel == ml::KernelKind::Gaussian) {
+    const double deg = static_cast<double>(p.exp_degree);
+    const double amp = std::ldexp(1.0, p.exp_squarings);
+    slope = 0.5 * p.T;
+    sk = slope * sy + so * amp * deg * std::sqrt(static_cast<double>(approx.nonscalar_mults) + deg + 2.0);
+  } else if (p.degree > 1) {
+    const double deg = static_cast<double>(p.degree);
+    slope = deg;
+    sk = deg * sy + so * deg * std::sqrt(2.0 * deg + 2.0);
+  } else {
+    sk = sy;
+  }
+  const double sum_ops = std::log2(static_cast<double>(p.sum_block)) + static_cast<double>(nt) + 3.0;
+  const double q_low = pow2(scale_bits);  // primes near the scale
+  double worst_noise_raw = 0;              // ciphertext units (before multiplying by W)
+  std::vector<double> noise(nt), approx_err(nt);
+  for (std::size_t t = 0; t < nt; ++t) {
+    auto& b = p.budget[t];
+    double base_abs = 0;  // |baseline term| per unit noise of xh
+    base_abs += std::fabs(model.baseline.mean.size() > 0 ? model.baseline.mean(static_cast<Eigen::Index>(t)) : 0.0);
+    if (model.baseline.per_element)
+      for (Eigen::Index e = 0; e < model.baseline.coefficients.rows(); ++e)
+        base_abs += std::fabs(model.baseline.coefficients(e, static_cast<Eigen::Index>(t))) * max_count;
+    approx_err[t] = b.sum_abs_alpha * p.exp_error;
+    const double correlated = slope * mt_alpha[t] * sfresh;
+    const double independent = alpha_l2[t] * sk;
+    noise[t] = kTail * (std::hypot(correlated, independent) + base_abs * sfresh) +
+               p.weight_scale[t] * (kTail * std::sqrt(sum_ops) * so + static_cast<double>(n + 8) / q_low);
+    worst_noise_raw = std::max(worst_noise_raw, noise[t] / p.weight_scale[t]);
+  }
+  // ---- flooding: the flood's coefficient std is 2^bits x the reply's coefficient noise bound.
+  const double nn = static_cast<double>(p.params.n());
+  const double coeff_noise = worst_noise_raw * delta * std::sqrt(2.0 / nn);
+  // Flood slot bound per 2^bits, in ciphertext units (times W_t for target t).
+  const double flood_unit = kTail * coeff_noise * std::sqrt(nn / 2.0) / delta;
+  int bits = -1;
+  for (int fb = opt.max_flood_bits; fb >= opt.min_flood_bits; --fb) {
+    bool fits = true;
+    for (std::size_t t = 0; t < nt; ++t)
+      if (approx_err[t] + noise[t] + p.weight_scale[t] * std::ldexp(flood_unit, fb) > p.budget[t].tolerance)
+        fits = false;
+    if (fits && std::ldexp(coeff_noise, fb) <= pow2(40)) {
+      bits = fb;
+      break;
+    }
+  }
+  double worst = 0;
+  const int use_bits = bits >= 0 ? bits : opt.min_flood_bits;
+  p.flood_bits = use_bits;
+  p.flood_sigma = std::max(1.0, std::ldexp(coeff_noise, use_bits));
+  const double flood = kTail * p.flood_sigma * std::sqrt(nn / 2.0) / delta;
+  for (std::size_t t = 0; t < nt; ++t) {
+    auto& b = p.budget[t];
+    b.approximation = approx_err[t];
+    b.noise = noise[t];
+    b.flooding = p.weight_scale[t] * flood;
+    b.bound = b.approximation + b.noise + b.flooding;
+    b.rounding_step = rounding_step(b.bound);
+    worst = std::max(worst, b.bound / b.tolerance);
+  }
+  c.worst_ratio = worst;
+  c.plan = p;
+  c.ok = bits >= 0 && worst <= 1.0;
+  if (!c.ok) {
+    std::size_t wt = 0;
+    for (std::size_t t = 0; t < nt; ++t)
+      if (p.budget[t].bound / p.budget[t].tolerance > p.budget[wt].bound / p.budget[wt].tolerance) wt = t;
+    const auto& b = p.budget[wt];
+    c.why = fmt::format("at scale 2^{} the bound of target {} is {:.3g} x its tolerance {:.3g}: approximation {:.3g} "
+                        "+ noise {:.3g} + flooding {:.3g} (2^{}), sum|alpha| {:.3g}",
+                        scale_bits, wt, worst, b.tolerance, b.approximation, b.noise, b.flooding, use_bits,
+                        b.sum_abs_alpha);
+  }
+  return c;
+}
+
+}  // namespace
+
+Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
+  options.validate();
+  model.validate();
+  if (model.kernel.kind == ml::KernelKind::Laplacian)
+    throw ParameterError(
+        "encrypted plan: the Laplacian kernel exp(-|x - x_i|_1 / sigma) needs the L1 distance, which is not a "
+        "polynomial of the encrypted features (|.| has no low-degree approximation with a useful error bound over "
+        "the feature range); retrain with --kernel gaussian (same representation), linear or polynomial");
+  Plan p;
+  p.model_hash = model_hash(model);
+  p.options = options;
+  p.kernel = model.kernel.kind;
+  const auto& X = model.training_features;
+  const std::size_t n = static_cast<std::size_t>(X.rows()), d = static_cast<std::size_t>(X.cols());
+  p.training_size = n;
+  p.dimension = d;
+  p.targets = model.target_count();
+  if (model.baseline.per_element) p.count_elements = model.baseline.elements;
+  p.period = std::bit_ceil(d + 2 + p.count_elements.size());
+  p.sum_block = std::bit_ceil(std::max(n, d + 2 + p.count_elements.size()));
+  double R = 0;
+  std::vector<double> norms(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    norms[i] = X.row(static_cast<Eigen::Index>(i)).norm();
+    R = std::max(R, norms[i]);
+  }
+  if (!(R > 0)) R = 1.0;
+  p.train_norm = R;
+  p.max_query_norm = (1.0 + options.query_margin) * R;
+  const double Q = p.max_query_norm;
+  // Rows of the server matrix (only their norms and |M|^T |alpha| enter the noise bound).
+  const std::size_t C = p.period;
+  auto matrix_row = [&](std::size_t i, std::vector<double>& row) {
+    std::fill(row.begin(), row.end(), 0.0);
+    const auto xi = X.row(static_cast<Eigen::Index>(i));
+    if (p.kernel == ml::KernelKind::Gaussian) {
+      const double s = 2.0 * p.gamma / p.T;
+      for (std::size_t j = 0; j < d; ++j) row[j] = -2.0 * s * Q * xi(static_cast<Eigen::Index>(j));
+      row[d] = s * Q * Q;
+      row[d + 1] = s * norms[i] * norms[i] - 1.0;
+    } else {
+      for (std::size_t j = 0; j < d; ++j) row[j] = p.gamma * Q * xi(static_cast<Eigen::Index>(j)) / p.inner_bound;
+      row[d + 1] = p.coef0 / p.inner_bound;
+    }
+  };
+  if (p.kernel == ml::KernelKind::Gaussian) {
+    p.degree = 0;
+    p.gamma = 1.0 / (2.0 * model.kernel.sigma * model.kernel.sigma);
+    p.T = p.gamma * (Q + R) * (Q + R);
+    if (!(p.T <= 1e6))
+      throw ParameterError(fmt::format(
+          "encrypted plan: gamma |x - x_i|^2 may reach {:.3g} (sigma = {:.4g} is tiny against feature norms up to "
+          "{:.4g}); retrain with a larger sigma",
+          p.T, model.kernel.sigma, R));
+  } else {
+    const bool linear = p.kernel == ml::KernelKind::Linear;
+    p.gamma = linear ? 1.0 : model.kernel.gamma;
+    p.coef0 = linear ? 0.0 : model.kernel.coef0;
+    p.degree = linear ? 1 : model.kernel.degree;
+    p.inner_bound = p.gamma * Q * R + std::fabs(p.coef0);
+  }
+  const double upow = std::pow(p.inner_bound, p.kernel == ml::KernelKind::Gaussian ? 0 : p.degree);
+  const Eigen::VectorXd sa = model.sum_abs_alpha();
+  p.budget.resize(p.targets);
+  for (std::size_t t = 0; t < p.targets; ++t) {
+    auto& b = p.budget[t];
+    b.sum_abs_alpha = sa(static_cast<Eigen::Index>(t)) * upow;
+    b.tolerance = options.tolerance > 0 ? options.tolerance
+                                        : options.relative_tolerance *
+                                              (t < model.label_scale.size() && model.label_scale[t] > 0
+                                                   ? model.label_scale[t]
+                                                   : 1.0);
+  }
+  // Largest element count a query can have: the representation's capacity.
+  double max_count = static_cast<double>(std::max<std::size_t>(1, model.representation.max_atoms()));
+  p.count_scale = max_count;
+  p.rows = n;
+  double row_l2 = 0;
+  std::vector<double> alpha_l2(p.targets), mt_alpha(p.targets);
+  {
+    std::vector<double> row(C);
+    Eigen::MatrixXd mta = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(C), static_cast<Eigen::Index>(p.targets));
+    for (std::size_t i = 0; i < n; ++i) {
+      matrix_row(i, row);
+      double r2 = 0;
+      for (std::size_t j = 0; j < C; ++j) r2 += row[j] * row[j];
+      row_l2 = std::max(row_l2, std::sqrt(r2));
+      for (std::size_t t = 0; t < p.targets; ++t) {
+        const double a = std::fabs(model.alpha(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(t))) * upow;
+        for (std::size_t j = 0; j < C; ++j) mta(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(t)) += std::fabs(row[j]) * a;
+      }
+    }
+    for (std::size_t t = 0; t < p.targets; ++t) {
+      alpha_l2[t] = model.alpha.col(static_cast<Eigen::Index>(t)).norm() * upow;
+      mt_alpha[t] = mta.col(static_cast<Eigen::Index>(t)).norm();
+    }
+  }
+
+  Candidate best;
+  std::string why;
+  for (int sb = options.min_scale_bits; sb <= options.max_scale_bits; ++sb) {
+    Candidate c = try_scale(model, options, p, sb, row_l2, mt_alpha, alpha_l2, max_count);
+    if (c.ok) {
+      // Prefer the smallest ring, then scales up to 2^50 (IFMA-friendly primes), then the most flooding bits,
+      // then the smallest scale.
+      const bool fast = c.plan.scale_bits <= 50, best_fast = best.ok && best.plan.scale_bits <= 50;
+      if (!best.ok || c.plan.params.log_n < best.plan.params.log_n ||
+          (c.plan.params.log_n == best.plan.params.log_n &&
+           ((fast && !best_fast) || (fast == best_fast && c.plan.flood_bits > best.plan.flood_bits))))
+        best = c;
+      continue;
+    }
+    if (!c.plan.budget.empty() && (best.worst_ratio == 0 || c.worst_ratio < best.worst_ratio) && !best.ok) {
+      best.worst_ratio = c.worst_ratio;
+      best.plan = c.plan;
+    }
+    why = c.why;
+  }
+  if (best.ok) return best.plan;
+  std::string advice =
+      "retrain for the encrypted budget (encmol train --encrypted-tolerance X chooses sigma and lambda under "
+      "it; a larger lambda, a smaller sigma and the per-element baseline shrink sum|alpha|), or loosen the tolerance";
+  throw ParameterError(fmt::format("encrypted plan: the model cannot be evaluated within the tolerance ({}); "
+                                   "sum|alpha| = {:.3g}, tolerance {:.3g}; {}",
+                                   why, p.budget.front().sum_abs_alpha, p.budget.front().tolerance, advice));
+}
+
+he::ExpApproximation plan_exp_approximation(const Plan& plan) {
+  he::ExpApproxOptions eo;
+  eo.affine_in_polynomial = false;
+  eo.max_depth = 24;
+  he::ExpApproximation a = he::choose_exp_approximation(plan.T, plan.exp_target, eo);
+  if (static_cast<int>(a.poly.degree()) != plan.exp_degree || a.squarings != plan.exp_squarings)
+    throw FormatError("plan: the exp approximation does not match the plan (different encmol version?)");
+  return a;
+}
+
+}  // namespace encmol::secure

@@ -1,0 +1,158 @@
+// End-to-end test of the double-blind CLI flow with the real executable:
+// train -> card -> keygen -> encrypt -> evaluate -> decrypt, compared with
+// predict in the clear, plus the error paths (foreign keys, corrupt files,
+// Laplacian card, molecule too large, query budget).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include "encmol/chem/readers.hpp"
+#include "encmol/core/file_io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+class SecureCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("encmol_secure_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    auto all = encmol::chem::read_molecules(fs::path(ENCMOL_SOURCE_DIR) / "data/qm7.xyz.gz");
+    std::vector<encmol::chem::Molecule> train(all.begin(), all.begin() + 200);
+    std::vector<encmol::chem::Molecule> query(all.begin() + 200, all.begin() + 205);
+    encmol::chem::write_xyz(dir_ / "train.xyz", train);
+    encmol::chem::write_xyz(dir_ / "query.xyz", query);
+    encmol::chem::Molecule big;
+    big.name = "big";
+    for (int i = 0; i < 40; ++i) {
+      big.charges.push_back(6);
+      big.positions.push_back({1.5 * i, 0.0, 0.0});
+    }
+    encmol::chem::write_xyz(dir_ / "big.xyz", {big});
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static CliRun run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string cmd = std::string(ENCMOL_BINARY_DIR) + "/encmol " + args + " --threads 2 >" + out.string() +
+                            " 2>" + err.string();
+    const int status = std::system(cmd.c_str());
+    CliRun r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = encmol::core::read_file_text(out);
+    r.err = encmol::core::read_file_text(err);
+    return r;
+  }
+  static std::string p(const std::string& name) { return (dir_ / name).string(); }
+  static std::map<std::string, double> csv(const std::string& text) {
+    std::map<std::string, double> m;
+    std::istringstream in(text);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      const auto c = line.find(',');
+      m[line.substr(0, c)] = std::stod(line.substr(c + 1));
+    }
+    return m;
+  }
+  static fs::path dir_;
+};
+fs::path SecureCli::dir_;
+
+TEST_F(SecureCli, DoubleBlindFlowMatchesPlainPredictions) {
+  ASSERT_EQ(run("train " + p("train.xyz") + " -t ae_pbe0 --sigma 100 --lambda 0.1 -o " + p("m.model")).code, 0);
+  CliRun r = run("card -m " + p("m.model") + " -o " + p("card") + " --tolerance 0.05 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto plan = nlohmann::json::parse(r.out);
+  const double bound = plan["targets"][0]["bound"].get<double>();
+  const double step = plan["targets"][0]["rounding_step"].get<double>();
+  EXPECT_LE(bound, 0.05);
+  // The card holds no training data: it is tiny next to the model.
+  EXPECT_LT(fs::file_size(p("card")), 8192u);
+
+  r = run("keygen --card " + p("card") + " --secret-key " + p("alice.key") + " --eval-keys " + p("alice.evk"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("keygen --card " + p("card") + " --secret-key " + p("bob.key") + " --eval-keys " + p("bob.evk"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("encrypt --card " + p("card") + " --key " + p("alice.key") + " " + p("query.xyz") + " -o " + p("q"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q") + " -o " +
+          p("res") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["molecules"].get<int>(), 5);
+  r = run("decrypt -k " + p("alice.key") + " -r " + p("res"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto enc = csv(r.out);
+  r = run("predict -m " + p("m.model") + " " + p("query.xyz"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto plain = csv(r.out);
+  ASSERT_EQ(enc.size(), 5u);
+  for (const auto& [name, v] : plain) {
+    ASSERT_TRUE(enc.count(name)) << name;
+    EXPECT_LE(std::fabs(enc.at(name) - v), bound + 0.5 * step + 1e-9) << name;
+  }
+
+  // Bob cannot decrypt Alice's result; Alice's query with Bob's keys is refused.
+  r = run("decrypt -k " + p("bob.key") + " -r " + p("res"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("key"), std::string::npos) << r.err;
+  r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("bob.evk") + " --query " + p("q") + " -o " + p("x"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("encrypted under key"), std::string::npos) << r.err;
+  // Corrupt query: a clear error naming the file.
+  auto bytes = encmol::core::read_file_bytes(p("q"), 1u << 30);
+  bytes[bytes.size() / 2] ^= 1;
+  encmol::core::write_file_atomic(p("q.bad"), bytes);
+  r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q.bad") + " -o " +
+          p("x"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("q.bad"), std::string::npos) << r.err;
+  // A result where a query is expected, a card where a key is expected.
+  r = run("decrypt -k " + p("card") + " -r " + p("res"));
+  EXPECT_EQ(r.code, 1);
+  // Molecule too large for the card.
+  r = run("encrypt --key " + p("alice.key") + " " + p("big.xyz") + " -o " + p("q2"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("big"), std::string::npos) << r.err;
+  // Query budget: 5 molecules already used by a budget of 7 -> the next 5 are refused.
+  r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q") + " -o " + p("x") +
+          " --query-budget 7 --budget-state " + p("budget.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q") + " -o " + p("x") +
+          " --query-budget 7 --budget-state " + p("budget.json"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("budget"), std::string::npos) << r.err;
+}
+
+TEST_F(SecureCli, LaplacianModelGetsNoCard) {
+  ASSERT_EQ(run("train " + p("train.xyz") + " -t ae_pbe0 -k laplacian --sigma 1000 --lambda 1e-3 -o " + p("l.model"))
+                .code,
+            0);
+  const CliRun r = run("card -m " + p("l.model") + " -o " + p("lcard"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("Laplacian"), std::string::npos) << r.err;
+}
+
+TEST_F(SecureCli, HelpForEveryCommand) {
+  for (const char* c : {"card", "keygen", "encrypt", "evaluate", "decrypt", "demo"}) {
+    const CliRun r = run(std::string(c) + " --help");
+    EXPECT_EQ(r.code, 0) << c;
+    EXPECT_NE(r.out.find("--json"), std::string::npos) << c;
+  }
+}
+
+}  // namespace
