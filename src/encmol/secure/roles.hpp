@@ -25,8 +25,12 @@
 // before flooding (a 0/1 mask), and the reply's c0 gets a discrete Gaussian of
 // std plan.flood_sigma (2^flood_bits x the reply's coefficient noise bound),
 // drawn from the OS CSPRNG, so that the decrypted error term is
-// statistically close to a distribution independent of the model (statistical
-// distance per coefficient <= 2^-flood_bits / 2 by the Gaussian shift bound).
+// statistically close to a distribution independent of the model: per
+// coefficient KL <= 2^(-2 flood_bits) / 2, so over the N coefficients the
+// statistical distance is <= sqrt(N) 2^-flood_bits / 2 (Pinsker). The plan
+// takes the most bits its tolerance allows (plan.flood_bits, in the card);
+// at tolerances near the CKKS noise that is only a few bits, i.e. the flood
+// hides the noise's magnitude but is not a 2^-40 statistical guarantee.
 // Query budget: Server counts evaluated molecules per key id and refuses
 // (SecurityError) beyond its budget; the count lives in the Server object and,
 // with a state file, across processes (the CLI's --budget-state).
