@@ -98,6 +98,28 @@ TEST(Baseline, CollinearCountsAreFine) {
   EXPECT_NEAR(b.evaluate(counts).col(0).mean(), y.col(0).mean(), 1e-9);
 }
 
+TEST(Baseline, LargeIsomerSetGivesTheMinimumNormFit) {
+  // C7H10O2-like: thousands of identical composition rows. The fit must stay
+  // the minimum-norm one (coefficients ~ label / atoms), not blow up through
+  // rounding-level pivots, or plain predictions lose precision.
+  const int n = 6000;
+  Eigen::MatrixXd counts(n, 3);
+  Eigen::MatrixXd y(n, 2);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.01);
+  for (int i = 0; i < n; ++i) {
+    counts.row(i) << 10, 7, 2;
+    y(i, 0) = -422.5 + noise(rng);
+    y(i, 1) = 0.25 + noise(rng);
+  }
+  const Baseline b = Baseline::fit(counts, {1, 6, 8}, y, true);
+  ASSERT_TRUE(b.coefficients.allFinite());
+  EXPECT_LT(b.coefficients.cwiseAbs().maxCoeff(), 100.0) << b.coefficients;
+  const Eigen::MatrixXd fitted = b.evaluate(counts);
+  EXPECT_NEAR(fitted(0, 0), y.col(0).mean(), 1e-9);
+  EXPECT_NEAR(fitted(0, 1), y.col(1).mean(), 1e-12);
+}
+
 TEST(Labels, MissingAndElementErrorsNameTheMolecule) {
   auto mols = testing::synthetic_molecules(3, 1);
   mols[1].properties.erase("energy");

@@ -71,7 +71,13 @@ Baseline Baseline::fit(const Eigen::MatrixXd& counts, const std::vector<int>& el
       throw ParameterError("baseline: count matrix does not match labels/elements");
     }
     b.elements = elements;
-    Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(counts);
+    Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod;
+    // Counts are small integers, so a genuinely independent column has a pivot
+    // far above 1e-10 of the largest; Eigen's default (epsilon * columns) is
+    // below the rounding noise of a QR over thousands of rows and would treat
+    // collinear columns (isomer sets) as independent, giving huge coefficients.
+    cod.setThreshold(1e-10);
+    cod.compute(counts);
     b.coefficients = cod.solve(labels);
     residual -= counts * b.coefficients;
   }
