@@ -13,16 +13,13 @@
 #include "encmol/chem/readers.hpp"
 #include "encmol/core/file_io.hpp"
 #include "encmol/ml/model.hpp"
+#include "cli_test_util.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = encmol::test::CliRun;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -33,28 +30,11 @@ class CliTest : public ::testing::Test {
     molecules.resize(150);
     encmol::chem::write_xyz(dir_ / "small.xyz", molecules);
     // A molecule larger than anything in the subset (for the capacity error).
-    encmol::chem::Molecule big;
-    big.name = "big";
-    for (int i = 0; i < 40; ++i) {
-      big.charges.push_back(6);
-      big.positions.push_back({1.5 * i, 0.0, 0.0});
-    }
-    encmol::chem::write_xyz(dir_ / "big.xyz", {big});
+    encmol::chem::write_xyz(dir_ / "big.xyz", {encmol::test::oversized_molecule()});
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  static Result run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    const std::string cmd = std::string(ENCMOL_BINARY_DIR) + "/encmol " + args + " >" +
-                            out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = encmol::core::read_file_text(out);
-    r.err = encmol::core::read_file_text(err);
-    return r;
-  }
+  static Result run(const std::string& args) { return encmol::test::run_encmol(args, dir_); }
   static std::string path(const std::string& name) { return (dir_ / name).string(); }
 
   static fs::path dir_;

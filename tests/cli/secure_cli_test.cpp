@@ -16,15 +16,13 @@
 
 #include "encmol/chem/readers.hpp"
 #include "encmol/core/file_io.hpp"
+#include "cli_test_util.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
+using encmol::test::CliRun;
 
 class SecureCli : public ::testing::Test {
  protected:
@@ -36,27 +34,11 @@ class SecureCli : public ::testing::Test {
     std::vector<encmol::chem::Molecule> query(all.begin() + 200, all.begin() + 205);
     encmol::chem::write_xyz(dir_ / "train.xyz", train);
     encmol::chem::write_xyz(dir_ / "query.xyz", query);
-    encmol::chem::Molecule big;
-    big.name = "big";
-    for (int i = 0; i < 40; ++i) {
-      big.charges.push_back(6);
-      big.positions.push_back({1.5 * i, 0.0, 0.0});
-    }
-    encmol::chem::write_xyz(dir_ / "big.xyz", {big});
+    encmol::chem::write_xyz(dir_ / "big.xyz", {encmol::test::oversized_molecule()});
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  static CliRun run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = std::string(ENCMOL_BINARY_DIR) + "/encmol " + args + " --threads 2 >" + out.string() +
-                            " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = encmol::core::read_file_text(out);
-    r.err = encmol::core::read_file_text(err);
-    return r;
-  }
+  static CliRun run(const std::string& args) { return encmol::test::run_encmol(args + " --threads 2", dir_); }
   static std::string p(const std::string& name) { return (dir_ / name).string(); }
   static std::map<std::string, double> csv(const std::string& text) {
     std::map<std::string, double> m;

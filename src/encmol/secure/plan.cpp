@@ -583,7 +583,7 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   if (best.ok) return best.plan;
   std::string advice =
       "retrain for the encrypted budget (encmol train --encrypted-tolerance X chooses sigma and lambda under "
-      "it; a larger lambda, a smaller sigma and the per-element baseline shrink sum|alpha|), or loosen the tolerance";
+      "it; a larger lambda, a smaller sigma and the per-element baseline shrink sum|alpha|), or loosen the tolerance (encmol card --tolerance X, in the target's units)";
   throw ParameterError(fmt::format("encrypted plan: the model cannot be evaluated within the tolerance ({}); "
                                    "sum|alpha| = {:.3g}, tolerance {:.3g}; {}",
                                    why, p.budget.front().sum_abs_alpha, p.budget.front().tolerance, advice));
