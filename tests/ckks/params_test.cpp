@@ -61,6 +61,19 @@ TEST(Params, SecurityRefusalAndOptIn) {
   EXPECT_NO_THROW(Parameters::from_bit_sizes(14, qb, {50}, 6, 40));
 }
 
+TEST(Params, NarrowErrorIsRefusedUnlessInsecureIsAllowed) {
+  // A hostile parameter file could keep log2(PQ) in bounds but shrink the
+  // error until RLWE is easy; the 128-bit table assumes sigma = 3.2.
+  auto ps = Parameters::for_circuit(3, 40, 0);
+  ps.sigma = 0.01;
+  EXPECT_THROW(ps.validate(), SecurityError);
+  ps.sigma = 3.19;
+  EXPECT_NO_THROW(ps.validate());
+  ps.sigma = 1.0;
+  ps.allow_insecure = true;
+  EXPECT_NO_THROW(ps.validate());
+}
+
 TEST(Params, ValidationCatchesInconsistencies) {
   const auto good = Parameters::from_bit_sizes(13, {50, 40, 40}, {50}, 3, 40);
   auto ps = good;

@@ -527,7 +527,7 @@ TEST_F(SerializationTest, HostileFieldsGiveClearErrors) {
     }
     w.bytes(core::zstd_compress(core::Bytes(1 << 20, 0)));
     const std::string msg = try_gk(w.data());
-    EXPECT_NE(msg.find("more than key material can compress"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("more than uniform residues can compress"), std::string::npos) << msg;
   }
 
   {
@@ -541,7 +541,22 @@ TEST_F(SerializationTest, HostileFieldsGiveClearErrors) {
     const auto sealed_rk = core::seal_envelope(kKindRelinKey, kSerializationVersion, w.data());
     const std::string msg =
         format_error_of([&] { deserialize_relin_key(sealed_rk, ctx(), "rk.bin"); });
-    EXPECT_NE(msg.find("more than key material can compress"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("more than uniform residues can compress"), std::string::npos) << msg;
+  }
+
+  {
+    // A ciphertext whose body is all zeros compresses to almost nothing; a
+    // query file of many of them must not make a server allocate gigabytes.
+    Ciphertext zero = s_->encrypt(test::random_values(ctx().slots(), 1.0, 5));
+    std::fill(zero.data.begin(), zero.data.end(), 0);
+    zero.c1_seed.reset();
+    SerializeOptions opt;
+    opt.compress = true;
+    const auto bomb = serialize(ctx(), zero, opt);
+    EXPECT_LT(bomb.size(), 4096u);
+    const std::string msg =
+        format_error_of([&] { deserialize_ciphertext(bomb, ctx(), "ct.bin"); });
+    EXPECT_NE(msg.find("more than uniform residues can compress"), std::string::npos) << msg;
   }
 
   // Parameter sets: hostile sizes and values are refused before anything big happens.

@@ -31,6 +31,17 @@ TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporaries) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(FileIo, OwnerOnlyFilesAreNotReadableByOthers) {
+  const auto dir = temp_dir();
+  write_file_atomic(dir / "secret.key", std::string_view("s"), Access::OwnerOnly);
+  write_file_atomic(dir / "public.bin", std::string_view("p"));
+  namespace fs = std::filesystem;
+  const auto others = fs::perms::group_all | fs::perms::others_all;
+  EXPECT_EQ(fs::status(dir / "secret.key").permissions() & others, fs::perms::none);
+  EXPECT_NE(fs::status(dir / "public.bin").permissions() & fs::perms::others_read, fs::perms::none);
+  fs::remove_all(dir);
+}
+
 TEST(FileIo, WriteIntoMissingDirectoryFailsClearly) {
   try {
     write_file_atomic("/nonexistent-encmol-dir/x.bin", std::string_view("x"));

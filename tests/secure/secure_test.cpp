@@ -217,6 +217,34 @@ TEST(SecureFiles, RoundTripCorruptTruncatedAndMismatched) {
   for (Eigen::Index i = 0; i < plain.rows(); ++i) EXPECT_LE(std::fabs(pred.raw(i, 0) - plain(i, 0)), card.plan.budget[0].bound);
   EXPECT_THROW(bob.decrypt(r), FormatError);
 
+  // The secret key file is readable by its owner only.
+  const auto perms = std::filesystem::status(key_path).permissions();
+  EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+
+  // Replies are re-randomized: c1 is not a deterministic function of the
+  // query, the keys and the model (else a client could solve for model data).
+  const secure::Result again = server.evaluate(q, ek);
+  ASSERT_EQ(again.ciphertexts.size(), r.ciphertexts.size());
+  const auto& c1a = r.ciphertexts[0];
+  const auto& c1b = again.ciphertexts[0];
+  EXPECT_FALSE(std::equal(c1a.poly(1), c1a.poly(1) + c1a.limbs() * c1a.n, c1b.poly(1)));
+
+  // Only declared molecules get an answer: a query claiming 1 molecule but
+  // carrying more packed vectors gets zeros in the other result slots.
+  if (card.plan.queries >= 2 && d.test.size() >= 2) {
+    const std::size_t stride = card.plan.query_stride;
+    const auto full = alice.decrypt_slots(r.ciphertexts[0]);
+    secure::Query one = q;
+    one.molecules = 1;
+    const secure::Result partial = server.evaluate(one, ek);
+    const auto slots = alice.decrypt_slots(partial.ciphertexts[0]);
+    EXPECT_NEAR(slots[0], full[0], 2 * card.plan.budget[0].bound + 1e-6);
+    EXPECT_GT(std::fabs(full[stride]), 1e-3);
+    EXPECT_LT(std::fabs(slots[stride]), 1e-3 * std::fabs(full[stride]) + 1e-6)
+        << "an undeclared packed query got an answer";
+  }
+
   // Corrupt / truncated files of every kind are rejected with FormatError.
   for (const auto& path : {card_path, key_path, ek_path, q_path, r_path}) {
     auto bytes = core::read_file_bytes(path, std::uint64_t{1} << 32);

@@ -63,6 +63,11 @@ void ParameterSet::validate() const {
                          std::to_string(q.size()) + "] (number of ciphertext primes)");
   if (!(sigma > 0.0 && sigma <= 64.0))
     throw ParameterError("CKKS parameters: error standard deviation must lie in (0, 64]");
+  // The 128-bit table assumes the standard error width; a narrower error (a
+  // hostile parameter file could ask for 0.01) would void RLWE security.
+  if (sigma < 3.19 && !allow_insecure)
+    throw SecurityError("CKKS parameters: error standard deviation " + std::to_string(sigma) +
+                        " is below 3.19, which the 128-bit security table assumes");
   if (!(std::isfinite(default_scale) && default_scale >= 1.0))
     throw ParameterError("CKKS parameters: default scale must be a finite number >= 1");
   const std::uint64_t two_n = std::uint64_t{2} << log_n;

@@ -240,7 +240,7 @@ std::span<const std::uint8_t> read_body(Opened& o, std::uint64_t body_bytes, Byt
   }
   if (max_ratio != 0 && body_bytes > max_ratio * rest + 4096)
     o.reader.fail("compressed body of " + std::to_string(rest) + " bytes claims to expand to " +
-                  std::to_string(body_bytes) + " bytes, more than key material can compress");
+                  std::to_string(body_bytes) + " bytes, more than uniform residues can compress");
   const auto compressed = o.reader.bytes(rest);
   storage = core::zstd_decompress(compressed, body_bytes, o.where + " (compressed body)");
   if (storage.size() != body_bytes)
@@ -628,7 +628,9 @@ Ciphertext deserialize_ciphertext(std::span<const std::uint8_t> bytes, const Con
   if (seeded) ct.c1_seed = read_seed(o.reader);
   const std::size_t polys = seeded ? 1 : size;
   Bytes storage;
-  ByteReader body(read_body(o, polys * poly_bytes(ctx, ct.limbs(), o.packed), storage),
+  // Ciphertext residues are uniform, so they compress no better than keys.
+  ByteReader body(read_body(o, polys * poly_bytes(ctx, ct.limbs(), o.packed), storage,
+                            kMaxKeyCompressionRatio),
                   o.where + " body");
   ct.data.assign(ct.size * ct.limbs() * ct.n, 0);
   read_residues(body, ctx, ct.data.data(), polys, ct.limbs(), o.packed, "ciphertext polynomials");
@@ -671,14 +673,15 @@ void save(const std::filesystem::path& path, const ParameterSet& params) {
 
 namespace {
 // serialize() already sealed the envelope; the file write is the same atomic one.
-void write_sealed(const std::filesystem::path& path, const Bytes& sealed) {
-  core::write_file_atomic(path, sealed);
+void write_sealed(const std::filesystem::path& path, const Bytes& sealed,
+                  core::Access access = core::Access::Public) {
+  core::write_file_atomic(path, sealed, access);
 }
 }  // namespace
 
 void save(const std::filesystem::path& path, const Context& ctx, const SecretKey& sk,
           const SerializeOptions& o) {
-  write_sealed(path, serialize(ctx, sk, o));
+  write_sealed(path, serialize(ctx, sk, o), core::Access::OwnerOnly);
 }
 void save(const std::filesystem::path& path, const Context& ctx, const PublicKey& pk,
           const SerializeOptions& o) {

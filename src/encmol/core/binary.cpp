@@ -248,8 +248,8 @@ OpenedEnvelope open_envelope(std::span<const std::uint8_t> bytes, Kind expected_
 }
 
 void save_envelope_file(const std::filesystem::path& path, Kind kind, std::uint32_t version,
-                        std::span<const std::uint8_t> payload) {
-  write_file_atomic(path, seal_envelope(kind, version, payload));
+                        std::span<const std::uint8_t> payload, Access access) {
+  write_file_atomic(path, seal_envelope(kind, version, payload), access);
 }
 
 LoadedEnvelope load_envelope_file(const std::filesystem::path& path, Kind expected_kind,

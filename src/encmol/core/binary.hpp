@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "encmol/core/file_io.hpp"
+
 namespace encmol::core {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -118,7 +120,7 @@ Kind peek_envelope_kind(std::span<const std::uint8_t> bytes);
 
 /// Envelope + atomic file write / bounded file read.
 void save_envelope_file(const std::filesystem::path& path, Kind kind, std::uint32_t version,
-                        std::span<const std::uint8_t> payload);
+                        std::span<const std::uint8_t> payload, Access access = Access::Public);
 struct LoadedEnvelope {
   std::uint32_t version = 0;
   Bytes payload;

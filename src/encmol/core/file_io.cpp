@@ -92,7 +92,8 @@ std::string read_text_maybe_gzip(const std::filesystem::path& path, std::uint64_
   return out;
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data) {
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
+                       Access access) {
   const std::filesystem::path dir =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::random_device rd;
@@ -103,7 +104,8 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
   tmp_name += std::to_string(::getpid());
   const std::filesystem::path tmp = dir / tmp_name;
 
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        access == Access::OwnerOnly ? 0600 : 0644);
   if (fd < 0) {
     throw IoError(path.string() + ": cannot create temporary file in " + dir.string() + " (" +
                   describe_errno(errno) + ")");
@@ -137,9 +139,11 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
   }
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view text) {
-  write_file_atomic(path, std::span<const std::uint8_t>(
-                              reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+void write_file_atomic(const std::filesystem::path& path, std::string_view text, Access access) {
+  write_file_atomic(path,
+                    std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                                  text.size()),
+                    access);
 }
 
 }  // namespace encmol::core

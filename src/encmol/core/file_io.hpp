@@ -30,7 +30,11 @@ std::string read_text_maybe_gzip(const std::filesystem::path& path,
 /// Writes `data` to `path` atomically: a temporary file in the same directory
 /// is written, flushed to disk and renamed over `path`. Either the old file or
 /// the complete new one exists at every moment; a failure leaves no temp file.
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data);
-void write_file_atomic(const std::filesystem::path& path, std::string_view text);
+/// `Access::OwnerOnly` creates the file with mode 0600 (secret keys).
+enum class Access { Public, OwnerOnly };
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
+                       Access access = Access::Public);
+void write_file_atomic(const std::filesystem::path& path, std::string_view text,
+                       Access access = Access::Public);
 
 }  // namespace encmol::core

@@ -224,6 +224,10 @@ Plan Plan::read(core::ByteReader& in) {
     b.flooding = in.finite_f64("flooding bound");
     b.bound = in.finite_f64("bound");
     b.rounding_step = in.finite_f64("rounding step");
+    // The client divides by the rounding step and trusts the bound it shows.
+    if (!(b.rounding_step > 0.0 && b.tolerance > 0.0 && b.bound >= 0.0 && b.sum_abs_alpha >= 0.0))
+      in.fail("error budget of target " + std::to_string(i) +
+              " has a non-positive rounding step or tolerance, or a negative bound");
     p.budget.push_back(b);
   }
   // Shape checks: everything a client indexes with must be consistent.

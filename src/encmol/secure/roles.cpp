@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include "encmol/ckks/encryptor.hpp"
 #include "encmol/ckks/serialization.hpp"
 #include "encmol/core/error.hpp"
 #include "encmol/core/file_io.hpp"
@@ -304,7 +305,7 @@ void Client::save_secret_key(const std::filesystem::path& path) const {
   write_blob(w, card_.encode());
   write_blob(w, ckks::serialize(*ctx_, public_key_));
   write_blob(w, ckks::serialize(*ctx_, keygen_->secret_key()));
-  core::save_envelope_file(path, kSecretKeyKind, kSecureFormatVersion, w.data());
+  core::save_envelope_file(path, kSecretKeyKind, kSecureFormatVersion, w.data(), core::Access::OwnerOnly);
 }
 
 Client Client::load(const std::filesystem::path& path) {
@@ -545,7 +546,8 @@ void Server::flood(ckks::Ciphertext& ct) const {
   ct.c1_seed.reset();
 }
 
-ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys) const {
+ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys,
+                                      std::size_t live_queries) const {
   const Plan& p = plan_;
   const ckks::Evaluator& ev = *ev_;
   if (query.level != ctx_->max_level())
@@ -574,16 +576,29 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
   }
   lap("kernel");
   const ckks::Ciphertext x = ev.mod_drop_to(query, k.level);
+  // Keep result slots only for the molecules the client declared (and pays
+  // budget for); extra vectors packed into the last ciphertext get nothing.
+  std::vector<double> partial_mask;
+  if (live_queries < p.queries) {
+    partial_mask = mask_;
+    for (std::size_t q = live_queries; q < p.queries; ++q) partial_mask[q * p.query_stride] = 0.0;
+  }
+  const std::vector<double>& result_mask = live_queries < p.queries ? partial_mask : mask_;
   ckks::Ciphertext acc;
   for (std::size_t t = 0; t < p.targets; ++t) {
     ckks::Ciphertext s = he::multiply_vector(ev, *encoder_, k, weights_[t]);
     s = ev.add(s, he::multiply_vector(ev, *encoder_, x, baseline_[t]));
     s = he::sum_slots(ev, s, p.sum_block, keys.galois);
-    s = he::multiply_vector(ev, *encoder_, s, mask_);
+    s = he::multiply_vector(ev, *encoder_, s, result_mask);
     if (t > 0) s = ev.rotate(s, -static_cast<int>(t), keys.galois);
     acc = t == 0 ? std::move(s) : ev.add(acc, s);
   }
   lap("sums+mask");
+  // Re-randomize: c1 of the result is otherwise a deterministic function of
+  // the client's c1, its keys and the model's plaintexts, from which a client
+  // could solve for model data. Adding a fresh public-key encryption of zero
+  // makes (c0, c1) a fresh-looking encryption of the masked result.
+  acc = ev.add(acc, ckks::Encryptor(ctx_, keys.public_key).encrypt_zero(acc.level, acc.scale));
   flood(acc);
   lap("flood");
   return acc;
@@ -612,9 +627,11 @@ Result Server::evaluate(const Query& query, const EvalKeys& keys) {
   r.key_id = query.key_id;
   r.molecules = query.molecules;
   r.sealed_names = query.sealed_names;
-  for (const auto& ct : query.ciphertexts) {
+  for (std::size_t c = 0; c < query.ciphertexts.size(); ++c) {
+    const auto& ct = query.ciphertexts[c];
     if (ct.params != ctx_->hash()) throw FormatError("query ciphertext has foreign CKKS parameters");
-    r.ciphertexts.push_back(evaluate_one(ct, keys));
+    const std::size_t live = std::min(plan_.queries, query.molecules - c * plan_.queries);
+    r.ciphertexts.push_back(evaluate_one(ct, keys, live));
   }
   r.server_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   used_[id] = used + query.molecules;

@@ -208,7 +208,9 @@ class Server {
   Result evaluate(const Query& query, const EvalKeys& keys);
   /// The reply (masked and flooded) to one query ciphertext; no key-id or budget
   /// checks (benchmarks).
-  ckks::Ciphertext evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys) const;
+  /// One query ciphertext; results are kept for its first `live_queries` packed molecules only.
+  ckks::Ciphertext evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys,
+                                std::size_t live_queries) const;
 
   std::uint64_t used_budget(const core::Digest& key_id) const;
 
