@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "encmol/cli/commands.hpp"
@@ -137,7 +138,7 @@ void run_encrypt(const EncryptArgs& a, const GlobalOptions& global) {
 
 struct EvaluateArgs {
   std::string model, eval_keys, query, output, budget_state;
-  std::uint64_t query_budget = 0;
+  std::optional<std::uint64_t> query_budget;  // default: 4 x training molecules
   double cache_gib = 0;
   bool json = false;
 };
@@ -148,7 +149,9 @@ void run_evaluate(const EvaluateArgs& a, const GlobalOptions& global) {
   const core::Bytes key_bytes = core::read_file_bytes(a.eval_keys, secure::EvalKeys::kMaxFileBytes);
   const secure::EvalKeys header = secure::EvalKeys::peek(key_bytes, a.eval_keys);
   secure::ServerOptions so;
-  so.query_budget = a.query_budget;
+  // Default from the extraction audit (docs/privacy.md): a surrogate needs
+  // more than 4 N answers to come within 1 kcal/mol of a QM7 model.
+  so.query_budget = a.query_budget.value_or(4 * static_cast<std::uint64_t>(model.training_size()));
   so.budget_state = a.budget_state;
   so.plaintext_cache_bytes = static_cast<std::uint64_t>(a.cache_gib * 1073741824.0);
   Stopwatch setup;
@@ -247,8 +250,8 @@ void add_secure_commands(CLI::App& app, GlobalOptions& global) {
     cmd->add_option("--query", a->query, "Query file (from encmol encrypt)")->required();
     cmd->add_option("-o,--output", a->output, "Result file to write")->required();
     cmd->add_option("--query-budget", a->query_budget,
-                    "Molecules one client key may have evaluated (0 = unlimited); counted in --budget-state")
-        ->capture_default_str();
+                    "Molecules one client key may have evaluated, counted across runs in --budget-state "
+                    "(default: 4 x the model's training molecules, see docs/privacy.md; 0 = unlimited)");
     cmd->add_option("--budget-state", a->budget_state, "JSON file of molecules evaluated per client key");
     cmd->add_option("--cache-gib", a->cache_gib,
                     "Keep the encoded model diagonals when they fit this many GiB (faster for queries of many "
