@@ -118,4 +118,15 @@ void mod_down(const Context& ctx, std::uint64_t* acc, std::size_t polys, std::si
   });
 }
 
+Ciphertext zero_ciphertext(const Context& ctx, std::size_t size, std::size_t level, double scale) {
+  Ciphertext ct;
+  ct.n = ctx.n();
+  ct.size = size;
+  ct.level = level;
+  ct.scale = scale;
+  ct.params = ctx.hash();
+  ct.data.assign(size * (level + 1) * ct.n, 0);
+  return ct;
+}
+
 }  // namespace encmol::ckks::detail

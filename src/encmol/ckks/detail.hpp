@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "encmol/ckks/context.hpp"
+#include "encmol/ckks/types.hpp"
 #include "encmol/core/parallel.hpp"
 #include "encmol/math/random.hpp"
 
@@ -15,6 +16,9 @@ namespace encmol::ckks::detail {
 
 /// Throws ParameterError unless `got` equals the context's hash.
 void check_hash(const Context& ctx, const ParamHash& got, const char* what);
+
+/// A zero ciphertext of `size` polynomials at `level` with `scale`, made for `ctx`.
+Ciphertext zero_ciphertext(const Context& ctx, std::size_t size, std::size_t level, double scale);
 
 /// Runs body(i) for i in [0, count) across the core thread pool (one limb or
 /// one polynomial-limb per task; the split is static, so results do not depend

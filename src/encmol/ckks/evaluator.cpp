@@ -40,16 +40,7 @@ std::vector<std::uint64_t> integer_residues(const Context& ctx, long double v, s
   return r;
 }
 
-Ciphertext shell(const Context& ctx, std::size_t size, std::size_t level, double scale) {
-  Ciphertext ct;
-  ct.n = ctx.n();
-  ct.size = size;
-  ct.level = level;
-  ct.scale = scale;
-  ct.params = ctx.hash();
-  ct.data.assign(size * (level + 1) * ct.n, 0);
-  return ct;
-}
+using detail::zero_ciphertext;
 
 }  // namespace
 
@@ -106,7 +97,7 @@ Ciphertext Evaluator::mod_drop_to(const Ciphertext& a, std::size_t level) const 
                          std::to_string(a.level));
   if (level == a.level) return a;
   const std::size_t n = a.n;
-  Ciphertext r = shell(*ctx_, a.size, level, a.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, a.size, level, a.scale);
   for (std::size_t t = 0; t < a.size; ++t)
     std::memcpy(r.poly(t), a.poly(t), (level + 1) * n * sizeof(std::uint64_t));
   // The seed expansion is limb by limb in order, so the first limbs of the
@@ -131,7 +122,7 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
     ctx.ntt(l).inverse(x);
     math::add_scalar_mod(x, half, x, n, ql);
   });
-  Ciphertext r = shell(ctx, a.size, l - 1, a.scale / static_cast<double>(ql.value()));
+  Ciphertext r = zero_ciphertext(ctx, a.size, l - 1, a.scale / static_cast<double>(ql.value()));
   detail::for_limbs(a.size * l, [&](std::size_t task) {
     const std::size_t t = task / l, i = task % l;
     const auto& qi = ctx.modulus(i);
@@ -147,7 +138,7 @@ Ciphertext Evaluator::rescale(const Ciphertext& a) const {
 
 Ciphertext Evaluator::multiply_residues(const Ciphertext& a, const std::vector<std::uint64_t>& per_limb) const {
   const std::size_t L = a.limbs();
-  Ciphertext r = shell(*ctx_, a.size, a.level, a.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, a.size, a.level, a.scale);
   detail::for_limbs(a.size * L, [&](std::size_t task) {
     const std::size_t t = task / L, i = task % L;
     math::mul_scalar_mod(a.limb(t, i), per_limb[i], r.limb(t, i), a.n, ctx_->modulus(i));
@@ -226,7 +217,7 @@ Ciphertext Evaluator::add_sub(const Ciphertext& a0, const Ciphertext& b0, bool s
   const Ciphertext& b = *pb;
   const std::size_t L = a.limbs();
   const std::size_t size = std::max(a.size, b.size);
-  Ciphertext r = shell(*ctx_, size, a.level, a.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, size, a.level, a.scale);
   detail::for_limbs(size * L, [&](std::size_t task) {
     const std::size_t t = task / L, i = task % L;
     const auto& q = ctx_->modulus(i);
@@ -253,7 +244,7 @@ Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const { retu
 Ciphertext Evaluator::negate(const Ciphertext& a) const {
   check(a, "ciphertext");
   const std::size_t L = a.limbs();
-  Ciphertext r = shell(*ctx_, a.size, a.level, a.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, a.size, a.level, a.scale);
   detail::for_limbs(a.size * L, [&](std::size_t task) {
     const std::size_t t = task / L, i = task % L;
     math::neg_mod(a.limb(t, i), r.limb(t, i), a.n, ctx_->modulus(i));
@@ -370,19 +361,24 @@ void tensor_limb(const std::uint64_t* x0, const std::uint64_t* x1, const std::ui
 
 }  // namespace
 
-Ciphertext Evaluator::multiply(const Ciphertext& a0, const Ciphertext& b0) const {
+void Evaluator::prepare_product(const Ciphertext& a0, const Ciphertext& b0, ProductOperands& out) const {
   check(a0, "first operand");
   check(b0, "second operand");
   if (a0.size != 2 || b0.size != 2)
     throw ParameterError("CKKS multiply: operands must have 2 polynomials; relinearize first");
-  const std::size_t level = std::min(a0.level, b0.level);
-  Ciphertext da, db;
-  const Ciphertext* a = &a0;
-  const Ciphertext* b = &b0;
-  if (a0.level > level) a = &(da = mod_drop_to(a0, level));
-  if (b0.level > level) b = &(db = mod_drop_to(b0, level));
+  out.level = std::min(a0.level, b0.level);
+  out.a = a0.level > out.level ? &(out.dropped_a = mod_drop_to(a0, out.level)) : &a0;
+  out.b = b0.level > out.level ? &(out.dropped_b = mod_drop_to(b0, out.level)) : &b0;
+}
+
+Ciphertext Evaluator::multiply(const Ciphertext& a0, const Ciphertext& b0) const {
+  ProductOperands ops;
+  prepare_product(a0, b0, ops);
+  const Ciphertext* a = ops.a;
+  const Ciphertext* b = ops.b;
+  const std::size_t level = ops.level;
   const std::size_t L = level + 1, n = a->n;
-  Ciphertext r = shell(*ctx_, 3, level, a->scale * b->scale);
+  Ciphertext r = zero_ciphertext(*ctx_, 3, level, a->scale * b->scale);
   detail::for_limbs(L, [&](std::size_t i) {
     tensor_limb(a->limb(0, i), a->limb(1, i), b->limb(0, i), b->limb(1, i), r.limb(0, i), r.limb(1, i),
                 r.limb(2, i), n, ctx_->modulus(i));
@@ -398,7 +394,7 @@ Ciphertext Evaluator::relinearize(const Ciphertext& a, const RelinKey& rk) const
   if (a.size == 2) return a;
   const std::size_t L = a.limbs(), n = a.n;
   const Decomposition d = decompose_scratch(a.poly(2), a.level);
-  Ciphertext r = shell(*ctx_, 2, a.level, a.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, 2, a.level, a.scale);
   key_switch(d, rk.key, nullptr, r.poly(0), r.poly(1));
   detail::for_limbs(2 * L, [&](std::size_t task) {
     const std::size_t t = task / L, i = task % L;
@@ -408,21 +404,16 @@ Ciphertext Evaluator::relinearize(const Ciphertext& a, const RelinKey& rk) const
 }
 
 Ciphertext Evaluator::multiply_relin(const Ciphertext& a0, const Ciphertext& b0, const RelinKey& rk) const {
-  check(a0, "first operand");
-  check(b0, "second operand");
   detail::check_hash(*ctx_, rk.params, "relinearization key");
-  if (a0.size != 2 || b0.size != 2)
-    throw ParameterError("CKKS multiply: operands must have 2 polynomials; relinearize first");
-  const std::size_t level = std::min(a0.level, b0.level);
-  Ciphertext da, db;
-  const Ciphertext* a = &a0;
-  const Ciphertext* b = &b0;
-  if (a0.level > level) a = &(da = mod_drop_to(a0, level));
-  if (b0.level > level) b = &(db = mod_drop_to(b0, level));
+  ProductOperands ops;
+  prepare_product(a0, b0, ops);
+  const Ciphertext* a = ops.a;
+  const Ciphertext* b = ops.b;
+  const std::size_t level = ops.level;
   const std::size_t L = level + 1, n = a->n;
   check_scale_fits(*ctx_, a->scale * b->scale, level, "multiply");
   // d0, d1 go straight into the result; d2 into scratch for key switching.
-  Ciphertext r = shell(*ctx_, 2, level, a->scale * b->scale);
+  Ciphertext r = zero_ciphertext(*ctx_, 2, level, a->scale * b->scale);
   std::uint64_t* d2 = detail::thread_buffer(3, L * n);
   detail::for_limbs(L, [&](std::size_t i) {
     tensor_limb(a->limb(0, i), a->limb(1, i), b->limb(0, i), b->limb(1, i), r.limb(0, i), r.limb(1, i), d2 + i * n,
@@ -447,7 +438,7 @@ Ciphertext Evaluator::multiply_plain(const Ciphertext& a0, const Plaintext& p) c
   const Ciphertext a = a0.level > level ? mod_drop_to(a0, level) : a0;
   const std::size_t L = level + 1;
   check_scale_fits(*ctx_, a.scale * p.scale, level, "multiply_plain");
-  Ciphertext r = shell(*ctx_, a.size, level, a.scale * p.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, a.size, level, a.scale * p.scale);
   detail::for_limbs(a.size * L, [&](std::size_t task) {
     const std::size_t t = task / L, i = task % L;
     math::mul_mod(a.limb(t, i), p.limb(i), r.limb(t, i), a.n, ctx_->modulus(i));
@@ -572,7 +563,7 @@ Ciphertext Evaluator::rotate_with(const Ciphertext& a, const Decomposition& d, s
   // sigma(c0 + k0) + sigma(k1)*s = sigma(c0 + c1*s).
   std::uint64_t* k = detail::thread_buffer(3, 2 * L * n);
   key_switch(d, it->second, nullptr, k, k + L * n);
-  Ciphertext r = shell(*ctx_, 2, a.level, a.scale);
+  Ciphertext r = zero_ciphertext(*ctx_, 2, a.level, a.scale);
   detail::for_limbs(2 * L, [&](std::size_t task) {
     const std::size_t t = task / L, i = task % L;
     std::uint64_t* src = k + (t * L + i) * n;

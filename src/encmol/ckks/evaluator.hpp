@@ -122,6 +122,15 @@ class Evaluator {
                   std::uint64_t* out1) const;
 
  private:
+  /// Operands of a ciphertext product, both at their common (lower) level.
+  struct ProductOperands {
+    const Ciphertext* a = nullptr;
+    const Ciphertext* b = nullptr;
+    Ciphertext dropped_a, dropped_b;  // storage for operands that had to be mod-dropped
+    std::size_t level = 0;
+  };
+  /// Checks that both operands are size-2 ciphertexts and aligns their levels.
+  void prepare_product(const Ciphertext& a0, const Ciphertext& b0, ProductOperands& out) const;
   void check(const Ciphertext& a, const char* what) const;
   void check(const Plaintext& p) const;
   Ciphertext add_sub(const Ciphertext& a, const Ciphertext& b, bool subtract) const;

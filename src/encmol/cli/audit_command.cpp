@@ -402,16 +402,13 @@ void run_membership_command(const MembershipArgs& args, const GlobalOptions& glo
 // ---------------------------------------------------------------- extraction
 
 struct ExtractionArgs {
+  ExtractionArgs() { attack.max_budget = 2048; }
   std::string model;
   std::vector<std::string> data;
-  std::size_t budget = 2048;
+  /// The options the CLI binds directly; budgets, target, seed and progress
+  /// are filled in by run_extraction_audit.
+  audit::ExtractionOptions attack;
   std::vector<std::string> budgets;
-  std::size_t eval_size = 500;
-  double tolerance = 1.0;
-  double round_step = 0.0;
-  std::size_t perturbed_copies = 0;
-  double perturbation_sigma = 0.05;
-  bool surrogate_cv = false;
   std::string target;
   std::uint64_t seed = 42;
   std::string output;
@@ -420,42 +417,35 @@ struct ExtractionArgs {
 };
 
 void add_extraction_attack_options(CLI::App& cmd, ExtractionArgs& a) {
-  cmd.add_option("--budget", a.budget, "Largest number of queries the attacker makes")
+  cmd.add_option("--budget", a.attack.max_budget, "Largest number of queries the attacker makes")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{4}, std::size_t{1} << 24));
   cmd.add_option("--budgets", a.budgets,
                  "Budgets to evaluate, comma separated (default: 16, 24, 32, 48, ... up to --budget)");
-  cmd.add_option("--eval-size", a.eval_size, "Attacker molecules held out to evaluate the surrogate")
+  cmd.add_option("--eval-size", a.attack.eval_size, "Attacker molecules held out to evaluate the surrogate")
       ->capture_default_str();
-  cmd.add_option("--tolerance", a.tolerance,
+  cmd.add_option("--tolerance", a.attack.tolerance,
                  "Surrogate MAE vs the victim that counts as extracted (label units)")
       ->capture_default_str();
-  cmd.add_option("--extraction-round-step", a.round_step,
+  cmd.add_option("--extraction-round-step", a.attack.round_step,
                  "The interface rounds answers to this step (0 = exact answers)")
       ->capture_default_str();
-  cmd.add_option("--perturbed-copies", a.perturbed_copies,
+  cmd.add_option("--perturbed-copies", a.attack.perturbed_copies,
                  "Extra queries: perturbed copies of each attacker molecule")
       ->capture_default_str();
-  cmd.add_option("--perturbation-sigma", a.perturbation_sigma, "Displacement of the perturbed copies, Å")
+  cmd.add_option("--perturbation-sigma", a.attack.perturbation_sigma, "Displacement of the perturbed copies, Å")
       ->capture_default_str();
-  cmd.add_flag("--surrogate-cv", a.surrogate_cv,
+  cmd.add_flag("--surrogate-cv", a.attack.surrogate_cv,
                "Cross-validate the surrogate's sigma and lambda instead of using the victim's");
 }
 
 audit::ExtractionReport run_extraction_audit(const ml::Model& model, const std::vector<chem::Molecule>& data,
                                              const ExtractionArgs& args, Progress& progress) {
-  audit::ExtractionOptions options;
-  options.max_budget = args.budget;
+  audit::ExtractionOptions options = args.attack;
   for (double b : parse_numbers(args.budgets, "--budgets", true)) {
     if (b != std::floor(b) || b < 2 || b > 1e8) throw InputError("--budgets: " + format_number(b) + " is not a whole number of queries >= 2");
     options.budgets.push_back(static_cast<std::size_t>(b));
   }
-  options.eval_size = args.eval_size;
-  options.tolerance = args.tolerance;
-  options.round_step = args.round_step;
-  options.perturbed_copies = args.perturbed_copies;
-  options.perturbation_sigma = args.perturbation_sigma;
-  options.surrogate_cv = args.surrogate_cv;
   options.seed = args.seed;
   if (!args.target.empty()) {
     const auto it = std::find(model.targets.begin(), model.targets.end(), args.target);
@@ -463,13 +453,13 @@ audit::ExtractionReport run_extraction_audit(const ml::Model& model, const std::
     options.target = static_cast<std::size_t>(it - model.targets.begin());
   }
   options.progress = [&](std::string_view step, double f) { progress.update(step, f); };
-  spdlog::info("extraction: up to {} queries against a {} model of {} molecules", args.budget,
+  spdlog::info("extraction: up to {} queries against a {} model of {} molecules", args.attack.max_budget,
                chem::to_string(model.representation.kind()), model.training_size());
   auto report = audit::audit_extraction(model, data, options);
   progress.finish();
-  if (report.available_queries < args.budget) {
+  if (report.available_queries < args.attack.max_budget) {
     spdlog::warn("only {} query molecules were available (budget {}); add data or --perturbed-copies",
-                 report.available_queries, args.budget);
+                 report.available_queries, args.attack.max_budget);
   }
   return report;
 }
@@ -646,7 +636,7 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
                       "evaluation, {} queries available); surrogate KRR with the victim's kernel and {}; "
                       "{:.1f} s.\n\n",
                       ext.pool, ext.eval_size, ext.available_queries,
-                      args.extraction.surrogate_cv ? "cross-validated sigma and lambda" : "hyper-parameters",
+                      args.extraction.attack.surrogate_cv ? "cross-validated sigma and lambda" : "hyper-parameters",
                       ext.seconds);
     md << "| queries | MAE vs victim | MAE vs true labels |\n|---|---|---|\n";
     for (const auto& p : ext.points) {

@@ -73,13 +73,19 @@ bool is_prime(std::uint64_t n) {
   return true;
 }
 
-std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t count, std::size_t ring_degree,
-                                               std::span<const std::uint64_t> exclude) {
-  check_ring_degree(ring_degree);
+namespace {
+void check_prime_bits(int bits) {
   if (bits < 2 || bits > kMaxModulusBits) {
     throw ParameterError("prime size of " + std::to_string(bits) + " bits is out of range [2, " +
                          std::to_string(kMaxModulusBits) + "]");
   }
+}
+}  // namespace
+
+std::vector<std::uint64_t> generate_ntt_primes(int bits, std::size_t count, std::size_t ring_degree,
+                                               std::span<const std::uint64_t> exclude) {
+  check_ring_degree(ring_degree);
+  check_prime_bits(bits);
   const std::uint64_t step = 2 * static_cast<std::uint64_t>(ring_degree);
   const std::uint64_t top = std::uint64_t{1} << bits;
   const std::uint64_t bottom = std::uint64_t{1} << (bits - 1);
@@ -103,10 +109,7 @@ std::vector<std::uint64_t> generate_ntt_primes_near(int bits, std::size_t count,
                                                     std::size_t ring_degree,
                                                     std::span<const std::uint64_t> exclude) {
   check_ring_degree(ring_degree);
-  if (bits < 2 || bits > kMaxModulusBits) {
-    throw ParameterError("prime size of " + std::to_string(bits) + " bits is out of range [2, " +
-                         std::to_string(kMaxModulusBits) + "]");
-  }
+  check_prime_bits(bits);
   const std::uint64_t step = 2 * static_cast<std::uint64_t>(ring_degree);
   const std::uint64_t target = std::uint64_t{1} << bits;
   const std::uint64_t limit = std::uint64_t{1} << kMaxModulusBits;
