@@ -1,6 +1,8 @@
 // Helpers for the chem tests.
 #pragma once
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -35,7 +37,7 @@ class TempDir {
   explicit TempDir(const std::string& tag) {
     path_ = std::filesystem::temp_directory_path() /
             ("encmol_chem_" + tag + "_" +
-             std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+             std::to_string(::getpid()) + "_" +
              std::to_string(reinterpret_cast<std::uintptr_t>(this)));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);

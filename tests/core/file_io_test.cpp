@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "encmol/core/error.hpp"
@@ -11,9 +13,12 @@ using namespace encmol;
 using namespace encmol::core;
 
 namespace {
+// One directory per test and process: CTest runs tests in parallel processes
+// that share gtest's random seed, so the seed alone would collide.
 std::filesystem::path temp_dir() {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
   auto dir = std::filesystem::temp_directory_path() /
-             ("encmol_io_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+             ("encmol_io_test_" + std::string(test->name()) + "_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }

@@ -133,10 +133,16 @@ TEST_F(ChebyshevEncrypted, WeightedEvaluationCostsNoExtraLevel) {
     const auto out = evaluate_chebyshev_weighted(s_->evaluator, *s_->encoder, ct, p, w, s_->relin);
     EXPECT_EQ(ct.level - out.level, static_cast<std::size_t>(chebyshev_depth(p)));
     const auto got = s_->decrypt(out);
-    double err = 0;
-    for (std::size_t i = 0; i < x.size(); ++i)
-      err = std::max(err, std::fabs(got[i] - (i < w.size() ? w[i] * p.evaluate(x[i]) : 0.0)));
-    EXPECT_LE(err, 1e-5) << "degree " << d;
+    double err = 0, magnitude = 1.0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double want = i < w.size() ? w[i] * p.evaluate(x[i]) : 0.0;
+      err = std::max(err, std::fabs(got[i] - want));
+      magnitude = std::max(magnitude, std::fabs(want));
+    }
+    // CKKS noise is relative to the values' size (outputs reach tens here),
+    // and its maximum over all slots varies with the fresh random keys: the
+    // worst of 20 runs at degree 40 was 6e-7 of the largest output.
+    EXPECT_LE(err, 4e-6 * magnitude) << "degree " << d << ", max |output| " << magnitude;
   }
   ChebyshevPoly p;
   p.coeffs = {1.0, 2.0};

@@ -34,16 +34,20 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
     const ml::CvRow& row = rows[idx];
     if (!row.ok) continue;
     ++tried;
-    ml::TrainOptions one = options.train;
-    if (row.sigma > 0) one.sigmas = {row.sigma};
-    one.lambdas = {row.lambda};
-    one.progress = {};
     ml::TrainResult fit;
-    try {
-      fit = ml::train_krr(molecules, one);
-    } catch (const ParameterError& e) {
-      last = e.what();
-      continue;
+    if (idx == full.best) {
+      fit = full;  // the grid's own pick is already fitted on all molecules
+    } else {
+      ml::TrainOptions one = options.train;
+      if (row.sigma > 0) one.sigmas = {row.sigma};
+      one.lambdas = {row.lambda};
+      one.progress = {};
+      try {
+        fit = ml::train_krr(molecules, one);
+      } catch (const ParameterError& e) {
+        last = e.what();
+        continue;
+      }
     }
     try {
       Plan plan = compile_plan(fit.model, options.plan);
@@ -52,6 +56,7 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
       fit.best = idx;
       fit.model.info.folds = full.model.info.folds;  // the pair was chosen by this cross-validation
       fit.model.info.cv_score = row.score;
+      fit.cv_seconds = full.cv_seconds;
       r.train = std::move(fit);
       r.plan = std::move(plan);
       r.candidates = tried;

@@ -44,13 +44,12 @@ core::Digest read_digest(core::ByteReader& r) {
 }
 std::string short_hex(const core::Digest& d) { return core::to_hex(std::span(d.data(), 8)); }
 
-core::Bytes read_file(const std::filesystem::path& path, std::uint64_t max) {
-  return core::read_file_bytes(path, max);
-}
-
 std::uint64_t max_ct_bytes(const ckks::Context& ctx) {
   return ckks::max_serialized_bytes(ckks::kKindCiphertext, ctx);
 }
+
+/// Largest query or result file read: 4,096 full-size ciphertexts plus 16 MiB of names and headers.
+std::uint64_t max_message_bytes(const ckks::Context& ctx) { return max_ct_bytes(ctx) * 4096 + (1 << 24); }
 
 // Query and Result share their layout.
 core::Bytes encode_cts(core::Kind kind, const core::Digest& plan_hash, const core::Digest& key_id,
@@ -196,7 +195,7 @@ ModelCard ModelCard::decode(std::span<const std::uint8_t> envelope, const std::s
 void ModelCard::save(const std::filesystem::path& path) const { core::write_file_atomic(path, encode()); }
 
 ModelCard ModelCard::load(const std::filesystem::path& path) {
-  return decode(read_file(path, kMaxCardBytes), path.string());
+  return decode(core::read_file_bytes(path, kMaxCardBytes), path.string());
 }
 
 // ------------------------------------------------------------------ eval keys
@@ -251,7 +250,7 @@ EvalKeys EvalKeys::load(const std::filesystem::path& path, const ckks::Context& 
   const std::uint64_t cap = ckks::max_serialized_bytes(ckks::kKindGaloisKeys, ctx) +
                             ckks::max_serialized_bytes(ckks::kKindRelinKey, ctx) +
                             ckks::max_serialized_bytes(ckks::kKindPublicKey, ctx) + 4096;
-  return decode(read_file(path, cap), ctx, path.string());
+  return decode(core::read_file_bytes(path, cap), ctx, path.string());
 }
 
 // ------------------------------------------------------------------ query / result
@@ -267,7 +266,7 @@ void Query::save(const std::filesystem::path& path, const ckks::Context& ctx) co
   core::write_file_atomic(path, encode(ctx));
 }
 Query Query::load(const std::filesystem::path& path, const ckks::Context& ctx, std::size_t q) {
-  return decode(read_file(path, max_ct_bytes(ctx) * 4096 + (1 << 24)), ctx, q, path.string());
+  return decode(core::read_file_bytes(path, max_message_bytes(ctx)), ctx, q, path.string());
 }
 
 core::Bytes Result::encode(const ckks::Context& ctx) const {
@@ -281,7 +280,7 @@ void Result::save(const std::filesystem::path& path, const ckks::Context& ctx) c
   core::write_file_atomic(path, encode(ctx));
 }
 Result Result::load(const std::filesystem::path& path, const ckks::Context& ctx, std::size_t q) {
-  return decode(read_file(path, max_ct_bytes(ctx) * 4096 + (1 << 24)), ctx, q, path.string());
+  return decode(core::read_file_bytes(path, max_message_bytes(ctx)), ctx, q, path.string());
 }
 
 // ------------------------------------------------------------------ client
