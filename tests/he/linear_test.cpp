@@ -210,5 +210,56 @@ TEST_F(LinearTest, SlotSumsReplicateMaskWeightedSum) {
   EXPECT_EQ(merge_steps({{1, 2}, {2, -1, 0}}, 16), (std::vector<int>{1, 2, 15}));
 }
 
+// The server-side layout: from random junk everywhere, only the source block
+// of each window survives (times keep, plus fill) and is copied over its window.
+TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
+  const std::size_t S = s_->slots();  // 2048
+  struct Case {
+    std::size_t needed, period, windows, copies;
+  };
+  const std::vector<Case> cases = {
+      {70, 16, 3, 5},     // 2^2 + 1 copies
+      {100, 32, 4, 4},    // 2^2
+      {40, 8, 1, 5},      // one window, 2^2 + 1
+      {1900, 64, 1, 32},  // 30 blocks: 2^5, the whole slot vector
+      {257, 128, 2, 3},   // 2^1 + 1
+  };
+  for (const auto& c : cases) {
+    const ReplicationLayout l = plan_replication(c.needed, c.period, c.windows, S);
+    ASSERT_EQ(l.copies, c.copies) << c.needed << "/" << c.period;
+    ASSERT_GE(l.stride(), c.needed);
+    const auto v = test::uniform(S, -1, 1, static_cast<unsigned>(c.needed));
+    std::vector<double> keep(c.period, 1.0), fill(c.period, 0.0);
+    keep[1] = 0.0;
+    fill[1] = 0.5;  // forced value
+    keep[c.period - 1] = 0.0;  // forced zero
+    const auto gk = s_->galois(l.galois_steps());
+    const auto ct = s_->encrypt(v);
+    const auto out = enforce_replication(s_->evaluator, *s_->encoder, ct, l, keep, fill, gk);
+    EXPECT_EQ(out.level, ct.level - 1);
+    const auto got = s_->decrypt(out);
+    const std::size_t stride = l.stride();
+    double err = 0;
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t q = s / stride;
+      double want = 0;
+      if (q < l.windows) {
+        const std::size_t j = (s - q * stride) % c.period;
+        const std::size_t source = q * stride + l.source_block() * c.period + j;
+        want = keep[j] * v[source] + fill[j];
+      }
+      err = std::max(err, std::fabs(got[s] - want));
+    }
+    EXPECT_LE(err, 1e-6) << "needed " << c.needed << ", period " << c.period;
+  }
+  EXPECT_THROW(plan_replication(1000, 64, 3, S), InputError);
+  EXPECT_THROW(plan_replication(100, 48, 1, S), InputError);
+  const ReplicationLayout l = plan_replication(70, 16, 3, S);
+  const auto ct = s_->encrypt(std::vector<double>(S, 1.0));
+  EXPECT_THROW(enforce_replication(s_->evaluator, *s_->encoder, ct, l, std::vector<double>(8, 1.0),
+                                   std::vector<double>(16, 0.0), s_->galois(l.galois_steps())),
+               InputError);
+}
+
 }  // namespace
 }  // namespace encmol::he

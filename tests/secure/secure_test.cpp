@@ -111,6 +111,48 @@ TEST(SecureGaussian, EncryptedMatchesPlainOnQm7) {
   check_round_trip(model, d.test, opt);
 }
 
+// A client that encrypts different vectors in different replicas of its query
+// window would feed each training row its own query (and could isolate single
+// rows). The server keeps one block per window and rebuilds the replicas, and
+// forces the constant slot to 1: the hostile layout is answered exactly like
+// the honest query of the kept block.
+TEST(SecureLayout, HostileReplicasAndConstantAreOverridden) {
+  const Data d = split(qm7(), 300, 3, 21);
+  const ml::Model model = train(d, ml::KernelKind::Gaussian, {"ae_pbe0"}, 100.0, 0.1);
+  secure::PlanOptions opt;
+  opt.tolerance = 0.05;
+  opt.max_batch = 2;
+  secure::Server server(model, opt);
+  const secure::Plan& plan = server.plan();
+  ASSERT_EQ(plan.queries, 2u);
+  secure::Client client(server.card());
+  const secure::EvalKeys keys = client.make_eval_keys();
+  const Eigen::MatrixXd plain = model.predict(d.test);
+  const double bound = plan.budget[0].bound;
+  // The test discriminates only if the molecules' predictions differ by far more than the bound.
+  ASSERT_GT(std::fabs(plain(0, 0) - plain(1, 0)), 100 * bound);
+  ASSERT_GT(std::fabs(plain(0, 0) - plain(2, 0)), 100 * bound);
+
+  const auto xh = client.query_vectors(d.test);
+  const he::MatVecPlan mv = plan.matvec_plan();
+  const he::ReplicationLayout layout = plan.replication();
+  // Honest layouts of molecules 1 (window 0) and 2 (window 1), then the kept block of each window
+  // overwritten with molecule 0, the constant slot zeroed (it would drop the mean) and junk in the padding.
+  std::vector<double> hostile = he::matvec_input_layout(mv, {xh[1], xh[2]});
+  for (std::size_t q = 0; q < 2; ++q) {
+    const std::size_t source = q * plan.query_stride + layout.source_block() * plan.period;
+    for (std::size_t j = 0; j < plan.period; ++j) hostile[source + j] = xh[0][j];
+    hostile[source + plan.dimension + 1] = 0.0;
+    hostile[source + plan.period - 1] = 0.7;
+  }
+  secure::Query q = client.encrypt({d.test[0], d.test[0]});
+  ASSERT_EQ(q.ciphertexts.size(), 1u);
+  q.ciphertexts[0] = client.encrypt_slots(hostile);
+  const secure::Predictions p = client.decrypt(server.evaluate(q, keys));
+  for (Eigen::Index i = 0; i < 2; ++i)
+    EXPECT_LE(std::fabs(p.raw(i, 0) - plain(0, 0)), bound) << "window " << i << " answered the hostile replicas";
+}
+
 TEST(SecureLinearPolynomial, EncryptedMatchesPlain) {
   const Data d = split(qm7(), 200, 6, 11);
   secure::PlanOptions opt;

@@ -99,7 +99,12 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
   base.query_stride = slots;
   if (options.queries == 0) throw InputError("he: matrix-vector plan: zero queries");
   if (options.queries > 1) {
-    const std::size_t stride = rows + base.period - 1;
+    const std::size_t min_stride = rows + base.period - 1;
+    if (options.query_stride != 0 && options.query_stride < min_stride)
+      throw InputError("he: matrix-vector plan: a query stride of " +
+                       std::to_string(options.query_stride) + " slots is below rows + C - 1 = " +
+                       std::to_string(min_stride));
+    const std::size_t stride = options.query_stride != 0 ? options.query_stride : min_stride;
     if (options.queries * stride > slots)
       throw InputError("he: matrix-vector plan: " + std::to_string(options.queries) +
                        " queries of " + std::to_string(rows) + " rows (+" +
@@ -416,6 +421,82 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
   for (std::size_t c = 1; c < copies; c *= 2)
     s.push_back(norm_step(-static_cast<long long>(period * c), slots));
   return merge_steps({s}, slots);
+}
+
+// ---------------------------------------------------------------- layout enforcement
+
+namespace {
+
+// Copies of the forms enforce_replication can build from powers-of-two rotations.
+std::size_t replication_copies(std::size_t needed_blocks) {
+  std::size_t pow = 1;
+  while (pow < needed_blocks) {
+    if (pow + 1 >= needed_blocks) return pow + 1;
+    pow *= 2;
+  }
+  return pow;
+}
+
+}  // namespace
+
+ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::size_t windows,
+                                   std::size_t slots) {
+  check_pow2(slots, "slot count");
+  check_pow2(period, "the replication period");
+  if (needed == 0 || windows == 0 || period > slots)
+    throw InputError("he: replication layout: empty windows or a period above the slot count");
+  ReplicationLayout l;
+  l.period = period;
+  l.slots = slots;
+  l.windows = windows;
+  l.copies = replication_copies(ceil_div(needed, period));
+  if (windows * l.stride() <= slots) return l;
+  throw InputError("he: replication layout: " + std::to_string(windows) + " windows of " +
+                   std::to_string(needed) + " slots (in blocks of " + std::to_string(period) +
+                   ") do not fit " + std::to_string(slots) + " slots");
+}
+
+std::vector<int> ReplicationLayout::galois_steps() const {
+  std::vector<int> s;
+  std::size_t c = 1;
+  for (; 2 * c <= copies; c *= 2) s.push_back(static_cast<int>(c * period));
+  if (c < copies) s.push_back(static_cast<int>(period));  // copies = 2^a + 1
+  return merge_steps({s}, slots);
+}
+
+std::size_t ReplicationLayout::rotations() const {
+  std::size_t r = 0, c = 1;
+  for (; 2 * c <= copies; c *= 2) ++r;
+  return r + (c < copies ? 1 : 0);
+}
+
+Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& enc,
+                               const Ciphertext& ct, const ReplicationLayout& layout,
+                               std::span<const double> keep, std::span<const double> fill,
+                               const ckks::GaloisKeys& gk) {
+  const std::size_t S = enc.slots(), C = layout.period;
+  if (layout.slots != S || layout.copies == 0 || layout.windows * layout.stride() > S)
+    throw InputError("he: the replication layout does not match the ciphertext's slots");
+  if (keep.size() != C || fill.size() != C)
+    throw InputError("he: replication needs keep and fill vectors of the period's length");
+  std::vector<double> keep_slots(S, 0.0), fill_slots(S, 0.0);
+  for (std::size_t q = 0; q < layout.windows; ++q) {
+    const std::size_t source = q * layout.stride() + layout.source_block() * C;
+    for (std::size_t j = 0; j < C; ++j) {
+      keep_slots[source + j] = keep[j];
+      fill_slots[source + j] = fill[j];
+    }
+  }
+  Ciphertext one = multiply_vector(ev, enc, ct, keep_slots);
+  one = ev.add_plain(one, enc.encode(fill_slots, one.scale, one.level));
+  // Left rotations by C * 2^t: the copies spread from the last block of each
+  // window towards its first, never past it.
+  Ciphertext r = one;
+  std::size_t c = 1;
+  for (; 2 * c <= layout.copies; c *= 2)
+    r = ev.add(r, ev.rotate(r, static_cast<int>(c * C), gk));
+  if (c < layout.copies) r = ev.add(ev.rotate(r, static_cast<int>(C), gk), one);
+  return r;
 }
 
 Ciphertext multiply_vector(const ckks::Evaluator& ev, const ckks::Encoder& enc,

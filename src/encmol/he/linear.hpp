@@ -73,6 +73,9 @@ struct MatVecOptions {
   // queries share every rotation and plaintext product. Needs
   // queries * R' <= slots; implies one block and no fold.
   std::size_t queries = 1;
+  // Slots per query window with queries > 1: 0 = the minimum rows + C - 1; a
+  // larger value (e.g. ReplicationLayout::stride()) must still fit the slots.
+  std::size_t query_stride = 0;
   double hoisted_cost = 0.55;  // cost of a hoisted rotation relative to a full one (cost model)
   double ptmult_cost = 0.02;   // cost of a plaintext multiplication relative to a rotation
 };
@@ -173,6 +176,53 @@ std::vector<int> sum_slots_steps(std::size_t block, std::size_t slots);
 ckks::Ciphertext replicate(const ckks::Evaluator& ev, const ckks::Ciphertext& ct,
                            std::size_t period, std::size_t copies, const ckks::GaloisKeys& gk);
 std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::size_t slots);
+
+// ------------------------------------------------------- layout enforcement
+
+/// The matrix-vector product trusts its input layout: row i reads slot
+/// i + k of its query window (k < C), so a client that encrypts DIFFERENT
+/// vectors in different replicas feeds each training row its own query and
+/// can isolate single rows of the model. The server therefore keeps ONE copy
+/// of the C values (block `source_block()` of each window), zeroes every
+/// other slot and rebuilds the replicas itself (enforce_replication).
+///
+/// Window q covers slots [q*stride, (q+1)*stride); stride = copies*C, with
+/// copies of the form 2^a or 2^a + 1 so that the copies are made by left
+/// rotations by C*2^t (t < a) and, for 2^a + 1, one more by C: powers of two
+/// that the slot sums of the same circuit usually need anyway (no new Galois
+/// keys). The source block is the LAST block of each window and the copies
+/// spread to its left, so no window writes into its neighbour. (One window of
+/// up to S/C blocks always fits: 2^a + 1 <= S/C whenever 2^a < S/C.)
+struct ReplicationLayout {
+  std::size_t period = 0;   // C (power of two)
+  std::size_t copies = 0;   // m: blocks of C slots per window
+  std::size_t windows = 1;  // query windows per ciphertext
+  std::size_t slots = 0;
+
+  std::size_t stride() const { return copies * period; }
+  /// Block (of C slots, inside each window) whose values are kept.
+  std::size_t source_block() const { return copies - 1; }
+  /// Exactly the rotation steps enforce_replication uses (sorted, in [1, slots)).
+  std::vector<int> galois_steps() const;
+  std::size_t rotations() const;
+};
+
+/// Smallest layout whose windows hold at least `needed` slots each (the
+/// product reads rows + C - 1 of them); `windows` windows must fit the slots.
+/// Throws InputError when they do not.
+ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::size_t windows,
+                                   std::size_t slots);
+
+/// Rebuilds the replicated layout from block source_block() of every window:
+/// for j < C the value kept is keep[j] * ct[source + j] + fill[j] (keep a 0/1
+/// vector, e.g. 0 for positions the server fixes, fill the values it fixes
+/// them to; both of length C), and slot q*stride + b*C + j of the output holds
+/// it for every block b < copies of window q < windows. Slots outside the
+/// windows are 0. Depth 1 (the mask); layout.rotations() sequential rotations.
+ckks::Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& enc,
+                                     const ckks::Ciphertext& ct, const ReplicationLayout& layout,
+                                     std::span<const double> keep, std::span<const double> fill,
+                                     const ckks::GaloisKeys& gk);
 
 /// Slot-wise product with a real plaintext vector (length <= slots, zero
 /// padded) encoded at scale q_level, then rescaled: depth 1, the output keeps

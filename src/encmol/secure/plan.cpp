@@ -14,7 +14,7 @@
 namespace encmol::secure {
 namespace {
 
-constexpr std::uint32_t kPlanFormat = 1;
+constexpr std::uint32_t kPlanFormat = 2;  // 2: layout enforcement, weights in leaves
 constexpr double kTail = 10.0;  // standard deviations in every noise bound
 
 double pow2(int bits) { return std::ldexp(1.0, bits); }
@@ -85,9 +85,14 @@ PlanOptions PlanOptions::read(core::ByteReader& in) {
 
 // ------------------------------------------------------------------ plan
 
+he::ReplicationLayout Plan::replication() const {
+  return he::plan_replication(rows + period - 1, period, queries, slots);
+}
+
 he::MatVecPlan Plan::matvec_plan() const {
   he::MatVecOptions mo;
   mo.queries = queries;
+  if (queries > 1) mo.query_stride = replication().stride();
   mo.clean_output = true;
   mo.mask_allowed = false;
   mo.max_fold = 1;
@@ -102,8 +107,9 @@ std::string Plan::describe() const {
   s << "\n";
   s << fmt::format("CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois keys\n",
                    params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
-  s << fmt::format("packing: {} quer{} per ciphertext (stride {}), weighted sums over {} slots\n", queries,
-                   queries == 1 ? "y" : "ies", query_stride, sum_block);
+  s << fmt::format("packing: {} quer{} per ciphertext (stride {}), weighted sums over {} slots; the server "
+                   "rebuilds the {} replicas of each query itself\n",
+                   queries, queries == 1 ? "y" : "ies", query_stride, sum_block, replication().copies);
   if (kernel == ml::KernelKind::Gaussian) {
     s << fmt::format("exp(-t) on [0, {:.4g}]: degree {}, {} squaring(s), proven error {:.3g}\n", T, exp_degree,
                      exp_squarings, exp_error);
@@ -147,6 +153,7 @@ void Plan::write(core::ByteWriter& out) const {
   out.u64(queries);
   out.u64(query_stride);
   out.u64(sum_block);
+  out.u8(weights_in_leaves ? 1 : 0);
   out.u32(static_cast<std::uint32_t>(exp_degree));
   out.u32(static_cast<std::uint32_t>(exp_squarings));
   out.f64(exp_error);
@@ -202,6 +209,9 @@ Plan Plan::read(core::ByteReader& in) {
   p.queries = in.u64();
   p.query_stride = in.u64();
   p.sum_block = in.u64();
+  const auto leaves = in.u8();
+  if (leaves > 1) throw FormatError(ctx + ": plan: bad weights-in-leaves flag");
+  p.weights_in_leaves = leaves == 1;
   p.exp_degree = static_cast<int>(in.u32());
   p.exp_squarings = static_cast<int>(in.u32());
   p.exp_error = in.finite_f64("exp error");
@@ -241,6 +251,12 @@ Plan Plan::read(core::ByteReader& in) {
                   static_cast<std::size_t>(p.depth) <= p.params.max_level() && p.flood_sigma >= 0 &&
                   p.sum_block >= 1 && p.sum_block <= slots;
   if (!ok) throw FormatError(ctx + ": plan fields are inconsistent (corrupt or hostile file)");
+  try {
+    const he::ReplicationLayout layout = p.replication();
+    if (p.queries > 1 && p.query_stride != layout.stride()) throw InputError("query stride");
+  } catch (const InputError&) {
+    throw FormatError(ctx + ": plan: the query windows do not fit the slots (corrupt or hostile file)");
+  }
   for (double w : p.weight_scale)
     if (!(std::isfinite(w) && w > 0)) throw FormatError(ctx + ": plan: bad weight scale");
   for (int g : p.galois_steps)
@@ -331,6 +347,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
     he::ExpApproxOptions eo;
     eo.affine_in_polynomial = false;
     eo.max_depth = 24;
+    eo.weighted = nt == 1;
     try {
       approx = he::choose_exp_approximation(p.T, p.exp_target, eo);
     } catch (const ParameterError& e) {
@@ -340,13 +357,19 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
     p.exp_degree = static_cast<int>(approx.poly.degree());
     p.exp_squarings = approx.squarings;
     p.exp_error = approx.error_bound;
-    kdepth = approx.depth;
+    // One target: the weights ride in the polynomial's leaves (no level of their own without squarings).
+    p.weights_in_leaves = nt == 1;
+    kdepth = p.weights_in_leaves ? he::exp_weighted_depth(approx) : approx.depth + 1;
   } else if (p.degree > 1) {
     he::ChebyshevPoly mono = he::chebyshev_interpolate(
         [d = p.degree](double v) { return std::pow(v, d); }, -1.0, 1.0, static_cast<std::size_t>(p.degree));
-    kdepth = he::chebyshev_depth(mono);
+    p.weights_in_leaves = nt == 1;
+    kdepth = he::chebyshev_depth(mono) + (p.weights_in_leaves ? 0 : 1);
+  } else {
+    kdepth = 1;  // linear: k = y, the weights cost their own level
   }
-  p.depth = 1 + kdepth + 1 + 1;
+  // enforce the layout + matrix-vector product + kernel and weights + result mask
+  p.depth = 1 + 1 + kdepth + 1;
 
   const std::size_t stride_min = p.rows + p.period - 1;
   ckks::CircuitOptions co;
@@ -360,7 +383,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   p.slots = p.params.slots();
   // Batching: rows padded so that each query's stride covers a whole sum block.
   std::size_t rows_b = std::max(n, p.sum_block > p.period - 1 ? p.sum_block - (p.period - 1) : n);
-  std::size_t q = p.slots / (rows_b + p.period - 1);
+  std::size_t q = p.slots / he::plan_replication(rows_b + p.period - 1, p.period, 1, p.slots).stride();
   if (opt.max_batch > 0) q = std::min<std::size_t>(q, opt.max_batch);
   if (q >= 2) {
     p.rows = rows_b;
@@ -369,6 +392,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
     p.rows = n;
     p.queries = 1;
   }
+  const he::ReplicationLayout layout = p.replication();
   const he::MatVecPlan mv = p.matvec_plan();
   p.query_stride = mv.query_stride;
   if (p.query_stride < p.sum_block && p.queries > 1) {
@@ -377,12 +401,16 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   }
   std::vector<int> back;
   for (std::size_t t = 1; t < nt; ++t) back.push_back(static_cast<int>(p.slots - t));
-  p.galois_steps = he::merge_steps({mv.galois_steps(), he::sum_slots_steps(p.sum_block, p.slots), back}, p.slots);
+  p.galois_steps = he::merge_steps(
+      {layout.galois_steps(), mv.galois_steps(), he::sum_slots_steps(p.sum_block, p.slots), back}, p.slots);
 
   // ---- noise (see the top of plan.hpp)
   const double delta = pow2(scale_bits);
   const double so = op_sigma(p.params.n(), p.params.dnum, delta);
-  const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta;  // encryption + encoding
+  // The query's encryption and encoding noise, plus the enforcement mask's rescale and the key switches of
+  // its replication (every replica carries the same fresh noise: it enters the correlated term).
+  const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta +
+                        so * std::sqrt(static_cast<double>(layout.rotations()) + 1.0);
   const double rot = static_cast<double>(mv.hoisted_rotations() + mv.full_rotations());
   // Independent per-slot noise of y: key switching of the rotated copies and the rescale / giant steps.
   const double sy = row_l2 * so + std::sqrt(rot + 2.0) * so;
@@ -597,6 +625,7 @@ he::ExpApproximation plan_exp_approximation(const Plan& plan) {
   he::ExpApproxOptions eo;
   eo.affine_in_polynomial = false;
   eo.max_depth = 24;
+  eo.weighted = plan.targets == 1;
   he::ExpApproximation a = he::choose_exp_approximation(plan.T, plan.exp_target, eo);
   if (static_cast<int>(a.poly.degree()) != plan.exp_degree || a.squarings != plan.exp_squarings)
     throw FormatError("plan: the exp approximation does not match the plan (different encmol version?)");

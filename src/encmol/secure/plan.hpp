@@ -6,7 +6,11 @@
 // [q*R', (q+1)*R'), R' = query_stride):
 //   client:  xh = (x/Q, |x|^2/Q^2, 1, count_e(m)/c ...) zero-padded to C and
 //            replicated over each query's slots (he::matvec_input_layout)
-//   server:  1. y = M xh                 (he::MatVecOperator, depth 1)
+//   server:  0. xh' = the C values of the last block of each query window, with the
+//               constant slot forced to 1 and the padding to 0, replicated again by the
+//               server (he::enforce_replication, depth 1): whatever the client put in the
+//               other replicas is discarded, so every training row sees the same query
+//            1. y = M xh'                (he::MatVecOperator, depth 1)
 //               Gaussian:   row i = s(-2Q x_i, Q^2, 0..) + (|x_i|^2 s - 1) e_const,
 //                           s = 2 gamma / T, so y_i = 2 gamma |x - x_i|^2 / T - 1 in [-1, 1]
 //                           whenever |x| <= Q (the affine map of exp is folded in: no level)
@@ -14,10 +18,11 @@
 //                           y_i = (gamma <x, x_i> + coef0) / U in [-1, 1]
 //            2. k = exp(-T (y + 1) / 2)  (he::evaluate_exp, proven approximation on [0, T])
 //               or k = y^degree          (exact, Chebyshev form of the monomial)
-//            3. per target t: s_t = sum_slots(k (.) a_t + xh (.) b_t, B) with a_t the weights
+//            3. per target t: s_t = sum_slots(k (.) a_t + xh' (.) b_t, B) with a_t the weights
 //               alpha(i, t) U^deg / W_t at row slots and b_t the baseline (mean, per-element
 //               coefficients x c) / W_t at the slots of xh's constant and counts: the first slot
-//               of each query holds prediction_t / W_t  (depth 1, log2(B) rotations)
+//               of each query holds prediction_t / W_t  (depth 1, log2(B) rotations; depth 0
+//               with one target: a_t rides in the polynomial's leaves, he::evaluate_exp_weighted)
 //            4. mask every slot except q*R' (depth 1), rotate target t to q*R' + t, add
 //            5. noise flooding: c0 += e, e discrete Gaussian of std sigma_f (coefficients)
 //   client:  decrypt, multiply by W_t, round to the guaranteed precision.
@@ -124,6 +129,7 @@ struct Plan {
   std::size_t query_stride = 0;   // R'
   std::size_t sum_block = 0;      // B = bit_ceil(n)
   // ---- approximation and CKKS
+  bool weights_in_leaves = false; // alpha rides in the kernel polynomial's leaves (one target: saves a level)
   int exp_degree = 0;             // Gaussian: degree of the exp polynomial
   int exp_squarings = 0;
   double exp_error = 0;           // proven sup error of the exp approximation
@@ -140,6 +146,8 @@ struct Plan {
   std::size_t output_slot(std::size_t query, std::size_t target) const { return query * query_stride + target; }
   /// The matrix-vector plan (recomputed deterministically from the fields above).
   he::MatVecPlan matvec_plan() const;
+  /// How the server rebuilds the replicated query layout (step 0 of the circuit).
+  he::ReplicationLayout replication() const;
   /// Multi-line summary (for `encmol card` and the demo).
   std::string describe() const;
   void write(core::ByteWriter& out) const;

@@ -337,8 +337,7 @@ EvalKeys Client::make_eval_keys() const {
   return k;
 }
 
-Query Client::encrypt(const std::vector<chem::Molecule>& molecules) const {
-  if (molecules.empty()) throw InputError("encrypt: no molecules given");
+std::vector<std::vector<double>> Client::query_vectors(const std::vector<chem::Molecule>& molecules) const {
   const Plan& plan = card_.plan;
   std::vector<std::vector<double>> vectors(molecules.size());
   for (std::size_t i = 0; i < molecules.size(); ++i) {
@@ -351,8 +350,19 @@ Query Client::encrypt(const std::vector<chem::Molecule>& molecules) const {
     }
     vectors[i] = query_vector(plan, card_.representation.featurize(m), element_counts(plan, m), name);
   }
+  return vectors;
+}
+
+ckks::Ciphertext Client::encrypt_slots(std::span<const double> slots) const {
+  if (slots.size() > ctx_->slots()) throw InputError("encrypt: more values than slots");
+  return ckks::Encryptor(ctx_, keygen_->secret_key()).encrypt(encoder_->encode(slots));
+}
+
+Query Client::encrypt(const std::vector<chem::Molecule>& molecules) const {
+  if (molecules.empty()) throw InputError("encrypt: no molecules given");
+  const Plan& plan = card_.plan;
+  const std::vector<std::vector<double>> vectors = query_vectors(molecules);
   const he::MatVecPlan mv = plan.matvec_plan();
-  ckks::Encryptor enc(ctx_, keygen_->secret_key());
   Query q;
   q.plan_hash = card_.plan_hash();
   q.key_id = key_id_;
@@ -365,8 +375,7 @@ Query Client::encrypt(const std::vector<chem::Molecule>& molecules) const {
     const std::size_t e = std::min(molecules.size(), b + plan.queries);
     std::vector<std::vector<double>> group(vectors.begin() + static_cast<std::ptrdiff_t>(b),
                                            vectors.begin() + static_cast<std::ptrdiff_t>(e));
-    const auto layout = he::matvec_input_layout(mv, group);
-    q.ciphertexts.push_back(enc.encrypt(encoder_->encode(std::span<const double>(layout))));
+    q.ciphertexts.push_back(encrypt_slots(he::matvec_input_layout(mv, group)));
   }
   return q;
 }
@@ -474,7 +483,16 @@ void Server::setup(const ml::Model& model) {
   const auto mode = plaintext_bytes <= static_cast<double>(options_.plaintext_cache_bytes)
                         ? he::DiagonalCache::plaintexts
                         : he::DiagonalCache::coefficients;
-  op_ = std::make_unique<he::MatVecOperator>(encoder_, mv, M, ctx_->max_level(), mode);
+  // The product runs one level down: the top level rebuilds the query layout.
+  op_ = std::make_unique<he::MatVecOperator>(encoder_, mv, M, ctx_->max_level() - 1, mode);
+  layout_ = p.replication();
+  // Features and |x|^2 / Q^2 as sent; the constant forced to 1 (a client could otherwise drop the mean or
+  // shift every row's distance); element counts as sent; padding forced to 0.
+  layout_keep_.assign(C, 0.0);
+  layout_fill_.assign(C, 0.0);
+  for (std::size_t j = 0; j < d + 2 + p.count_elements.size(); ++j) layout_keep_[j] = 1.0;
+  layout_keep_[d + 1] = 0.0;
+  layout_fill_[d + 1] = 1.0;
   if (p.kernel == ml::KernelKind::Gaussian) {
     approx_ = plan_exp_approximation(p);
   } else if (p.degree > 1) {
@@ -563,18 +581,26 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
     std::fprintf(stderr, "secure profile: %-12s %.3f s\n", what, std::chrono::duration<double>(t1 - t0).count());
     t0 = t1;
   };
-  auto blocks = op_->apply(ev, query, keys.galois);
+  // Only the C values of one block per query window survive; the server makes the replicas itself, so a
+  // client cannot feed different training rows different vectors (see plan.hpp, step 0).
+  const ckks::Ciphertext xh =
+      he::enforce_replication(ev, *encoder_, query, layout_, layout_keep_, layout_fill_, keys.galois);
+  lap("layout");
+  auto blocks = op_->apply(ev, xh, keys.galois);
   lap("matvec");
+  // k: the kernel values, already times the weights of target 0 when they ride in the polynomial's leaves.
   ckks::Ciphertext k;
   if (p.kernel == ml::KernelKind::Gaussian) {
-    k = he::evaluate_exp(ev, blocks[0], approx_, keys.relin);
+    k = p.weights_in_leaves ? he::evaluate_exp_weighted(ev, *encoder_, blocks[0], approx_, weights_[0], keys.relin)
+                            : he::evaluate_exp(ev, blocks[0], approx_, keys.relin);
   } else if (p.degree > 1) {
-    k = he::evaluate_chebyshev(ev, blocks[0], monomial_, keys.relin);
+    k = p.weights_in_leaves
+            ? he::evaluate_chebyshev_weighted(ev, *encoder_, blocks[0], monomial_, weights_[0], keys.relin)
+            : he::evaluate_chebyshev(ev, blocks[0], monomial_, keys.relin);
   } else {
     k = std::move(blocks[0]);
   }
   lap("kernel");
-  const ckks::Ciphertext x = ev.mod_drop_to(query, k.level);
   // Keep result slots only for the molecules the client declared (and pays
   // budget for); extra vectors packed into the last ciphertext get nothing.
   std::vector<double> partial_mask;
@@ -584,9 +610,13 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
   }
   const std::vector<double>& result_mask = live_queries < p.queries ? partial_mask : mask_;
   ckks::Ciphertext acc;
+  const std::size_t weighted_level = p.weights_in_leaves ? k.level : k.level - 1;
   for (std::size_t t = 0; t < p.targets; ++t) {
-    ckks::Ciphertext s = he::multiply_vector(ev, *encoder_, k, weights_[t]);
-    s = ev.add(s, he::multiply_vector(ev, *encoder_, x, baseline_[t]));
+    ckks::Ciphertext s = p.weights_in_leaves ? k : he::multiply_vector(ev, *encoder_, k, weights_[t]);
+    // The baseline is linear in xh': one plaintext product at the top, then dropped to the kernel's level.
+    ckks::Ciphertext base = he::multiply_vector(ev, *encoder_, xh, baseline_[t]);
+    s = ev.add(s, std::fabs(base.scale / s.scale - 1.0) < 1e-12 ? ev.mod_drop_to(base, weighted_level)
+                                                                : he::bring_to(ev, base, weighted_level, s.scale));
     s = he::sum_slots(ev, s, p.sum_block, keys.galois);
     s = he::multiply_vector(ev, *encoder_, s, result_mask);
     if (t > 0) s = ev.rotate(s, -static_cast<int>(t), keys.galois);

@@ -41,6 +41,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,11 @@ class Client {
   /// `plan.queries` molecules per ciphertext (secret-key encryption: the
   /// uniform half travels as a seed).
   Query encrypt(const std::vector<chem::Molecule>& molecules) const;
+  /// The query vectors xh (plan.period values each) encrypt() packs, one per molecule.
+  std::vector<std::vector<double>> query_vectors(const std::vector<chem::Molecule>& molecules) const;
+  /// Encrypts a raw slot vector (what encrypt() builds with he::matvec_input_layout). A client can
+  /// put anything there; the server must not depend on the layout being honest (tests send hostile ones).
+  ckks::Ciphertext encrypt_slots(std::span<const double> slots) const;
   /// Decrypts, multiplies by W and rounds to each target's rounding_step.
   /// FormatError when the result is for another key or card.
   Predictions decrypt(const Result& result) const;
@@ -229,6 +235,8 @@ class Server {
   std::vector<std::vector<double>> weights_;   // per target: slot layout of alpha / W
   std::vector<std::vector<double>> baseline_;  // per target: slot layout of the baseline / W
   std::vector<double> mask_;
+  he::ReplicationLayout layout_;
+  std::vector<double> layout_keep_, layout_fill_;  // per position of the period (enforce_replication)
   std::map<std::string, std::uint64_t> used_;
 };
 
