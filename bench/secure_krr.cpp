@@ -129,10 +129,11 @@ int main(int argc, char** argv) {
           r.key_id = q.key_id;
           r.molecules = q.molecules;
           r.sealed_names = q.sealed_names;
+          const ckks::Encryptor rerandomizer(server.context(), keys.public_key);
           for (std::size_t c = 0; c < q.ciphertexts.size(); ++c) {
             const double t0 = now();
             const std::size_t live = std::min(plan.queries, q.molecules - c * plan.queries);
-            r.ciphertexts.push_back(server.evaluate_one(q.ciphertexts[c], keys, live));
+            r.ciphertexts.push_back(server.evaluate_one(q.ciphertexts[c], keys, live, rerandomizer));
             per_ct.push_back(now() - t0);
           }
           const double down = static_cast<double>(r.encode(ctx).size()) / static_cast<double>(m);

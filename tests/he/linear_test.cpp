@@ -17,19 +17,28 @@ class LinearTest : public ::testing::Test {
   static std::unique_ptr<test::Suite> s_;
 
   // Encrypted M x (keys for exactly the plan's steps) vs the plain product.
+  // pending: the input goes through enforce_replication without its rescale first.
   void check_matvec(std::size_t rows, std::size_t cols, const MatVecOptions& o, DiagonalCache cache,
-                    unsigned seed) {
+                    unsigned seed, bool pending = false) {
     const MatVecPlan plan = plan_matvec(rows, cols, s_->slots(), o);
     const auto M = test::uniform(rows * cols, -1, 1, seed);
     const auto x = test::uniform(cols, -1, 1, seed + 1);
-    const auto gk = s_->galois(plan.galois_steps());
-    const MatVecOperator op(s_->encoder, plan, M, s_->ctx->max_level(), cache);
+    const ReplicationLayout layout =
+        pending ? plan_replication(rows + plan.period - 1, plan.period, 1, s_->slots()) : ReplicationLayout{};
+    const auto gk = s_->galois(
+        pending ? merge_steps({plan.galois_steps(), layout.galois_steps()}, s_->slots()) : plan.galois_steps());
+    const MatVecOperator op(s_->encoder, plan, M, s_->ctx->max_level(), cache, pending);
     const auto ct = s_->encrypt(matvec_input_layout(plan, x));
-    const auto out = op.apply(s_->evaluator, ct, gk);
+    const auto out =
+        op.apply(s_->evaluator,
+                 pending ? enforce_replication(s_->evaluator, *s_->encoder, ct, layout,
+                                               std::vector<double>(plan.period, 1.0), gk, false)
+                         : ct,
+                 gk);
     ASSERT_EQ(out.size(), plan.blocks);
     double err = 0;
     for (std::size_t b = 0; b < plan.blocks; ++b) {
-      EXPECT_EQ(out[b].level, ct.level - static_cast<std::size_t>(plan.depth()));
+      EXPECT_EQ(out[b].level, ct.level - static_cast<std::size_t>(op.depth()));
       EXPECT_EQ(out[b].scale, ct.scale);
       const auto got = s_->decrypt(out[b]);
       for (std::size_t i = 0; i < plan.rows_per_block; ++i) {
@@ -74,6 +83,10 @@ TEST_F(LinearTest, MatVecSmallFolded) {
   check_matvec(100, 20, {.clean_output = false}, DiagonalCache::none, 1);
 }
 TEST_F(LinearTest, MatVecSmallClean) { check_matvec(100, 20, {}, DiagonalCache::coefficients, 2); }
+TEST_F(LinearTest, MatVecAfterReplicationWithPendingRescale) {
+  check_matvec(100, 20, {}, DiagonalCache::coefficients, 2, true);
+  check_matvec(300, 50, {.baby = 4, .max_fold = 1}, DiagonalCache::plaintexts, 3, true);
+}
 TEST_F(LinearTest, MatVecNoFoldForcedBaby) {
   check_matvec(300, 50, {.baby = 4, .max_fold = 1}, DiagonalCache::plaintexts, 3);
 }
@@ -229,13 +242,21 @@ TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
     ASSERT_EQ(l.copies, c.copies) << c.needed << "/" << c.period;
     ASSERT_GE(l.stride(), c.needed);
     const auto v = test::uniform(S, -1, 1, static_cast<unsigned>(c.needed));
-    std::vector<double> keep(c.period, 1.0), fill(c.period, 0.0);
-    keep[1] = 0.0;
-    fill[1] = 0.5;  // forced value
+    std::vector<double> keep(c.period, 1.0);
+    keep[1] = 0.5;
     keep[c.period - 1] = 0.0;  // forced zero
     const auto gk = s_->galois(l.galois_steps());
     const auto ct = s_->encrypt(v);
-    const auto out = enforce_replication(s_->evaluator, *s_->encoder, ct, l, keep, fill, gk);
+    // Without the rescale (left to the next product) the result decrypts the same after one.
+    const bool rescale = c.copies % 2 == 0;
+    auto out = enforce_replication(s_->evaluator, *s_->encoder, ct, l, keep, gk, rescale);
+    if (!rescale) {
+      EXPECT_EQ(out.level, ct.level);
+      const double q = static_cast<double>(s_->ctx->modulus(ct.level).value());
+      EXPECT_EQ(out.scale, ct.scale * q);
+      out = s_->evaluator.rescale(out);
+      out.scale = ct.scale;
+    }
     EXPECT_EQ(out.level, ct.level - 1);
     const auto got = s_->decrypt(out);
     const std::size_t stride = l.stride();
@@ -246,7 +267,7 @@ TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
       if (q < l.windows) {
         const std::size_t j = (s - q * stride) % c.period;
         const std::size_t source = q * stride + l.source_block() * c.period + j;
-        want = keep[j] * v[source] + fill[j];
+        want = keep[j] * v[source];
       }
       err = std::max(err, std::fabs(got[s] - want));
     }
@@ -257,7 +278,7 @@ TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
   const ReplicationLayout l = plan_replication(70, 16, 3, S);
   const auto ct = s_->encrypt(std::vector<double>(S, 1.0));
   EXPECT_THROW(enforce_replication(s_->evaluator, *s_->encoder, ct, l, std::vector<double>(8, 1.0),
-                                   std::vector<double>(16, 0.0), s_->galois(l.galois_steps())),
+                                   s_->galois(l.galois_steps())),
                InputError);
 }
 

@@ -84,7 +84,9 @@ void run_demo(DemoArgs args, const GlobalOptions& global) {
     secure::BudgetSearchOptions budget;
     budget.train = options;
     budget.plan = plan_options;
-    result = secure::choose_hyperparameters_for_budget(train, budget).train;
+    secure::BudgetSearchResult chosen = secure::choose_hyperparameters_for_budget(train, budget);
+    for (const auto& why : chosen.skipped) spdlog::debug("encrypted budget: skipped {}", why);
+    result = std::move(chosen.train);
   }
   progress.finish();
   if (!args.model_output.empty()) {

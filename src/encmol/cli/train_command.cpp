@@ -63,6 +63,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
     budget.train = options;
     budget.plan.tolerance = args.encrypted_tolerance;
     secure::BudgetSearchResult chosen = secure::choose_hyperparameters_for_budget(train, budget);
+    for (const auto& why : chosen.skipped) spdlog::debug("encrypted budget: skipped {}", why);
     spdlog::info("encrypted budget: grid point {} by CV score fits |encrypted - plain| <= {:.3g} (tolerance {:.3g})",
                  chosen.candidates, chosen.plan.budget.front().bound, args.encrypted_tolerance);
     result = std::move(chosen.train);

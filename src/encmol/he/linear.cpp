@@ -215,12 +215,13 @@ std::vector<double> matvec_input_layout(const MatVecPlan& plan,
 
 MatVecOperator::MatVecOperator(std::shared_ptr<const ckks::Encoder> encoder, MatVecPlan plan,
                                std::span<const double> matrix, std::size_t level,
-                               DiagonalCache cache)
+                               DiagonalCache cache, bool pending_input_rescale)
     : encoder_(std::move(encoder)),
       plan_(std::move(plan)),
       matrix_(matrix.begin(), matrix.end()),
       level_(level),
-      cache_mode_(cache) {
+      cache_mode_(cache),
+      pending_(pending_input_rescale) {
   if (!encoder_) throw InputError("he: MatVecOperator needs an encoder");
   if (plan_.slots != encoder_->slots())
     throw InputError("he: the matrix-vector plan was made for " + std::to_string(plan_.slots) +
@@ -235,7 +236,9 @@ MatVecOperator::MatVecOperator(std::shared_ptr<const ckks::Encoder> encoder, Mat
     throw InputError("he: the matrix-vector product needs an input level in [1, " +
                      std::to_string(encoder_->context().max_level()) + "], got " +
                      std::to_string(level_));
-  pt_scale_ = static_cast<double>(encoder_->context().modulus(level_).value());
+  if (pending_ && (plan_.masked || level_ < 2))
+    throw InputError("he: a pending input rescale needs an unmasked plan and an input level >= 2");
+  pt_scale_ = static_cast<double>(encoder_->context().modulus(pending_ ? level_ - 1 : level_).value());
   if (plan_.masked) {
     if (level_ < 2)
       throw InputError("he: a masked matrix-vector product needs an input level >= 2");
@@ -364,7 +367,12 @@ std::vector<Ciphertext> MatVecOperator::apply(const ckks::Evaluator& ev, const C
       }
     }
     acc = ev.rescale(acc);
-    acc.scale = x.scale;
+    if (pending_) {
+      acc = ev.rescale(acc);
+      acc.scale = x.scale / static_cast<double>(ctx.modulus(level_).value());
+    } else {
+      acc.scale = x.scale;
+    }
     if (p.fold > 1) {
       std::vector<int> steps;
       for (std::size_t r = 1; r < p.fold; ++r)
@@ -472,23 +480,25 @@ std::size_t ReplicationLayout::rotations() const {
 
 Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& enc,
                                const Ciphertext& ct, const ReplicationLayout& layout,
-                               std::span<const double> keep, std::span<const double> fill,
-                               const ckks::GaloisKeys& gk) {
+                               std::span<const double> keep, const ckks::GaloisKeys& gk,
+                               bool rescale) {
   const std::size_t S = enc.slots(), C = layout.period;
   if (layout.slots != S || layout.copies == 0 || layout.windows * layout.stride() > S)
     throw InputError("he: the replication layout does not match the ciphertext's slots");
-  if (keep.size() != C || fill.size() != C)
-    throw InputError("he: replication needs keep and fill vectors of the period's length");
-  std::vector<double> keep_slots(S, 0.0), fill_slots(S, 0.0);
+  if (keep.size() != C) throw InputError("he: replication needs a keep vector of the period's length");
+  std::vector<double> keep_slots(S, 0.0);
   for (std::size_t q = 0; q < layout.windows; ++q) {
     const std::size_t source = q * layout.stride() + layout.source_block() * C;
-    for (std::size_t j = 0; j < C; ++j) {
-      keep_slots[source + j] = keep[j];
-      fill_slots[source + j] = fill[j];
-    }
+    for (std::size_t j = 0; j < C; ++j) keep_slots[source + j] = keep[j];
   }
-  Ciphertext one = multiply_vector(ev, enc, ct, keep_slots);
-  one = ev.add_plain(one, enc.encode(fill_slots, one.scale, one.level));
+  Ciphertext one;
+  if (rescale) {
+    one = multiply_vector(ev, enc, ct, keep_slots);
+  } else {
+    if (ct.level == 0) throw ParameterError("he: replication needs a level; the ciphertext is at 0");
+    const double q = static_cast<double>(ev.context().modulus(ct.level).value());
+    one = ev.multiply_plain(ct, enc.encode(keep_slots, q, ct.level));
+  }
   // Left rotations by C * 2^t: the copies spread from the last block of each
   // window towards its first, never past it.
   Ciphertext r = one;

@@ -130,17 +130,24 @@ enum class DiagonalCache {
 /// A plaintext matrix (row-major, rows x cols) prepared for one plan and one input level.
 class MatVecOperator {
  public:
+  /// pending_input_rescale: the input arrives at `level` with scale s * q_level
+  /// (a plaintext product not yet rescaled, e.g. enforce_replication without
+  /// rescale); the diagonals are then encoded at q_(level-1) and apply()
+  /// rescales twice, returning scale s one level lower than without.
   MatVecOperator(std::shared_ptr<const ckks::Encoder> encoder, MatVecPlan plan,
                  std::span<const double> matrix, std::size_t level,
-                 DiagonalCache cache = DiagonalCache::coefficients);
+                 DiagonalCache cache = DiagonalCache::coefficients,
+                 bool pending_input_rescale = false);
 
   const MatVecPlan& plan() const { return plan_; }
   std::size_t level() const { return level_; }
+  /// Levels apply() consumes: plan().depth(), + 1 with a pending input rescale.
+  int depth() const { return plan_.depth() + (pending_ ? 1 : 0); }
   std::size_t memory_bytes() const;
 
-  /// Depth plan().depth(). `x` must be at level() (or above: it is dropped)
-  /// in the plan's input layout; returns plan().blocks ciphertexts at
-  /// level()-depth with x's scale.
+  /// Depth depth(). `x` must be at level() (or above: it is dropped) in the
+  /// plan's input layout; returns plan().blocks ciphertexts at level()-depth()
+  /// with x's scale (divided by q_level with a pending input rescale).
   std::vector<ckks::Ciphertext> apply(const ckks::Evaluator& ev, const ckks::Ciphertext& x,
                                       const ckks::GaloisKeys& gk) const;
 
@@ -154,6 +161,7 @@ class MatVecOperator {
   std::size_t level_ = 0;
   double pt_scale_ = 0;
   DiagonalCache cache_mode_;
+  bool pending_ = false;
   std::vector<ckks::Plaintext> cache_;            // blocks * m (DiagonalCache::plaintexts)
   std::vector<std::vector<double>> coeff_cache_;  // blocks * m (DiagonalCache::coefficients)
   std::vector<ckks::Plaintext> masks_;            // one per block when plan().masked
@@ -214,15 +222,20 @@ ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::
                                    std::size_t slots);
 
 /// Rebuilds the replicated layout from block source_block() of every window:
-/// for j < C the value kept is keep[j] * ct[source + j] + fill[j] (keep a 0/1
-/// vector, e.g. 0 for positions the server fixes, fill the values it fixes
-/// them to; both of length C), and slot q*stride + b*C + j of the output holds
-/// it for every block b < copies of window q < windows. Slots outside the
-/// windows are 0. Depth 1 (the mask); layout.rotations() sequential rotations.
+/// for j < C the value kept is keep[j] * ct[source + j] (keep: C values,
+/// usually 0/1; 0 for positions the caller fixes itself), and slot
+/// q*stride + b*C + j of the output holds it for every block b < copies of
+/// window q < windows. Slots outside the windows are 0. layout.rotations()
+/// sequential rotations. With rescale (depth 1) the output keeps ct's scale;
+/// without, it stays at ct's level with scale ct.scale * q_level: the rescale
+/// is left to the next product (MatVecOperator with pending_input_rescale),
+/// so the mask's rounding and the rotations' key-switching noise land at a
+/// scale ~2^50 larger than the message's and vanish, instead of being copied
+/// into every replica (where the product would add them up coherently).
 ckks::Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& enc,
                                      const ckks::Ciphertext& ct, const ReplicationLayout& layout,
-                                     std::span<const double> keep, std::span<const double> fill,
-                                     const ckks::GaloisKeys& gk);
+                                     std::span<const double> keep, const ckks::GaloisKeys& gk,
+                                     bool rescale = true);
 
 /// Slot-wise product with a real plaintext vector (length <= slots, zero
 /// padded) encoded at scale q_level, then rescaled: depth 1, the output keeps

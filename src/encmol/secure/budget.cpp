@@ -30,6 +30,7 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
   });
   std::size_t tried = 0;
   std::string last;
+  std::vector<std::string> skipped;
   for (std::size_t idx : order) {
     const ml::CvRow& row = rows[idx];
     if (!row.ok) continue;
@@ -46,6 +47,7 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
         fit = ml::train_krr(molecules, one);
       } catch (const ParameterError& e) {
         last = e.what();
+        skipped.push_back(fmt::format("sigma {:.6g}, lambda {:.3g}: {}", row.sigma, row.lambda, last));
         continue;
       }
     }
@@ -61,9 +63,11 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
       r.plan = std::move(plan);
       r.candidates = tried;
       r.cv = rows;
+      r.skipped = std::move(skipped);
       return r;
     } catch (const ParameterError& e) {
       last = e.what();
+      skipped.push_back(fmt::format("sigma {:.6g}, lambda {:.3g}: {}", row.sigma, row.lambda, last));
     }
   }
   throw ParameterError(fmt::format(

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "encmol/chem/molecule.hpp"
@@ -23,6 +24,8 @@ struct BudgetSearchResult {
   Plan plan;                 // its plan (bound <= tolerance)
   std::size_t candidates = 0;  // grid points tried in order of CV score before one fitted
   std::vector<ml::CvRow> cv;   // the full cross-validation table
+  /// Why each better-scoring grid point was passed over (in the order tried).
+  std::vector<std::string> skipped;
 };
 
 /// Cross-validates the (sigma, lambda) grid once, then takes grid points in

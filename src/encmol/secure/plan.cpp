@@ -407,10 +407,10 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   // ---- noise (see the top of plan.hpp)
   const double delta = pow2(scale_bits);
   const double so = op_sigma(p.params.n(), p.params.dnum, delta);
-  // The query's encryption and encoding noise, plus the enforcement mask's rescale and the key switches of
-  // its replication (every replica carries the same fresh noise: it enters the correlated term).
-  const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta +
-                        so * std::sqrt(static_cast<double>(layout.rotations()) + 1.0);
+  // The query's encryption and encoding noise (every replica carries the same: the correlated term). The
+  // layout mask is not rescaled before the product, so its rounding and the replication's key switching
+  // add noise ~q times below this (Server::evaluate_one).
+  const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta;
   const double rot = static_cast<double>(mv.hoisted_rotations() + mv.full_rotations());
   // Independent per-slot noise of y: key switching of the rotated copies and the rescale / giant steps.
   const double sy = row_l2 * so + std::sqrt(rot + 2.0) * so;

@@ -483,16 +483,18 @@ void Server::setup(const ml::Model& model) {
   const auto mode = plaintext_bytes <= static_cast<double>(options_.plaintext_cache_bytes)
                         ? he::DiagonalCache::plaintexts
                         : he::DiagonalCache::coefficients;
-  // The product runs one level down: the top level rebuilds the query layout.
-  op_ = std::make_unique<he::MatVecOperator>(encoder_, mv, M, ctx_->max_level() - 1, mode);
+  // The top level's product is the layout mask, whose rescale the matrix-vector product takes over.
+  op_ = std::make_unique<he::MatVecOperator>(encoder_, mv, M, ctx_->max_level(), mode, /*pending_input_rescale=*/true);
   layout_ = p.replication();
-  // Features and |x|^2 / Q^2 as sent; the constant forced to 1 (a client could otherwise drop the mean or
-  // shift every row's distance); element counts as sent; padding forced to 0.
+  // Features, |x|^2 / Q^2 and element counts as sent; the constant slot and the padding zeroed: the server
+  // adds the constant's contributions (matrix column d + 1, the mean) as plaintexts, so a client cannot
+  // drop the mean or shift every row's distance.
   layout_keep_.assign(C, 0.0);
-  layout_fill_.assign(C, 0.0);
   for (std::size_t j = 0; j < d + 2 + p.count_elements.size(); ++j) layout_keep_[j] = 1.0;
   layout_keep_[d + 1] = 0.0;
-  layout_fill_[d + 1] = 1.0;
+  constant_column_.assign(p.slots, 0.0);
+  for (std::size_t q = 0; q < p.queries; ++q)
+    for (std::size_t i = 0; i < n; ++i) constant_column_[q * p.query_stride + i] = M[i * C + d + 1];
   if (p.kernel == ml::KernelKind::Gaussian) {
     approx_ = plan_exp_approximation(p);
   } else if (p.degree > 1) {
@@ -502,6 +504,7 @@ void Server::setup(const ml::Model& model) {
   const double upow = p.kernel == ml::KernelKind::Gaussian ? 1.0 : std::pow(p.inner_bound, p.degree);
   weights_.assign(p.targets, std::vector<double>(p.slots, 0.0));
   baseline_.assign(p.targets, std::vector<double>(p.slots, 0.0));
+  mean_.assign(p.targets, std::vector<double>(p.slots, 0.0));
   mask_.assign(p.slots, 0.0);
   for (std::size_t q = 0; q < p.queries; ++q) {
     const std::size_t base = q * p.query_stride;
@@ -510,7 +513,7 @@ void Server::setup(const ml::Model& model) {
       const auto tt = static_cast<Eigen::Index>(t);
       for (std::size_t i = 0; i < n; ++i)
         weights_[t][base + i] = model.alpha(static_cast<Eigen::Index>(i), tt) * upow / p.weight_scale[t];
-      baseline_[t][base + d + 1] = (model.baseline.mean.size() > 0 ? model.baseline.mean(tt) : 0.0) / p.weight_scale[t];
+      mean_[t][base] = (model.baseline.mean.size() > 0 ? model.baseline.mean(tt) : 0.0) / p.weight_scale[t];
       for (std::size_t e = 0; e < p.count_elements.size(); ++e)
         baseline_[t][base + d + 2 + e] =
             model.baseline.coefficients(static_cast<Eigen::Index>(e), tt) * p.count_scale / p.weight_scale[t];
@@ -564,7 +567,7 @@ void Server::flood(ckks::Ciphertext& ct) const {
 }
 
 ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys,
-                                      std::size_t live_queries) const {
+                                      std::size_t live_queries, const ckks::Encryptor& rerandomizer) const {
   const Plan& p = plan_;
   const ckks::Evaluator& ev = *ev_;
   if (query.level != ctx_->max_level())
@@ -583,10 +586,13 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
   };
   // Only the C values of one block per query window survive; the server makes the replicas itself, so a
   // client cannot feed different training rows different vectors (see plan.hpp, step 0).
+  // Its mask is not rescaled: the product below does that, so the mask's rounding and the replication's
+  // key-switching noise stay ~2^50 below the message instead of entering every replica.
   const ckks::Ciphertext xh =
-      he::enforce_replication(ev, *encoder_, query, layout_, layout_keep_, layout_fill_, keys.galois);
+      he::enforce_replication(ev, *encoder_, query, layout_, layout_keep_, keys.galois, /*rescale=*/false);
   lap("layout");
   auto blocks = op_->apply(ev, xh, keys.galois);
+  blocks[0] = ev.add_plain(blocks[0], encoder_->encode(constant_column_, blocks[0].scale, blocks[0].level));
   lap("matvec");
   // k: the kernel values, already times the weights of target 0 when they ride in the polynomial's leaves.
   ckks::Ciphertext k;
@@ -611,12 +617,20 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
   const std::vector<double>& result_mask = live_queries < p.queries ? partial_mask : mask_;
   ckks::Ciphertext acc;
   const std::size_t weighted_level = p.weights_in_leaves ? k.level : k.level - 1;
+  ckks::Ciphertext xr;  // the query's values at its own scale, for the per-element baseline
+  if (!p.count_elements.empty()) {
+    xr = ev.rescale(xh);
+    xr.scale = query.scale;
+  }
   for (std::size_t t = 0; t < p.targets; ++t) {
     ckks::Ciphertext s = p.weights_in_leaves ? k : he::multiply_vector(ev, *encoder_, k, weights_[t]);
-    // The baseline is linear in xh': one plaintext product at the top, then dropped to the kernel's level.
-    ckks::Ciphertext base = he::multiply_vector(ev, *encoder_, xh, baseline_[t]);
-    s = ev.add(s, std::fabs(base.scale / s.scale - 1.0) < 1e-12 ? ev.mod_drop_to(base, weighted_level)
-                                                                : he::bring_to(ev, base, weighted_level, s.scale));
+    // The baseline is linear in xh: one plaintext product near the top, dropped to the kernel's level.
+    if (!p.count_elements.empty()) {
+      const ckks::Ciphertext base = he::multiply_vector(ev, *encoder_, xr, baseline_[t]);
+      s = ev.add(s, std::fabs(base.scale / s.scale - 1.0) < 1e-12 ? ev.mod_drop_to(base, weighted_level)
+                                                                  : he::bring_to(ev, base, weighted_level, s.scale));
+    }
+    s = ev.add_plain(s, encoder_->encode(mean_[t], s.scale, s.level));
     s = he::sum_slots(ev, s, p.sum_block, keys.galois);
     s = he::multiply_vector(ev, *encoder_, s, result_mask);
     if (t > 0) s = ev.rotate(s, -static_cast<int>(t), keys.galois);
@@ -627,7 +641,7 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
   // the client's c1, its keys and the model's plaintexts, from which a client
   // could solve for model data. Adding a fresh public-key encryption of zero
   // makes (c0, c1) a fresh-looking encryption of the masked result.
-  acc = ev.add(acc, ckks::Encryptor(ctx_, keys.public_key).encrypt_zero(acc.level, acc.scale));
+  acc = ev.add(acc, rerandomizer.encrypt_zero(acc.level, acc.scale));
   flood(acc);
   lap("flood");
   return acc;
@@ -656,11 +670,12 @@ Result Server::evaluate(const Query& query, const EvalKeys& keys) {
   r.key_id = query.key_id;
   r.molecules = query.molecules;
   r.sealed_names = query.sealed_names;
+  const ckks::Encryptor rerandomizer(ctx_, keys.public_key);
   for (std::size_t c = 0; c < query.ciphertexts.size(); ++c) {
     const auto& ct = query.ciphertexts[c];
     if (ct.params != ctx_->hash()) throw FormatError("query ciphertext has foreign CKKS parameters");
     const std::size_t live = std::min(plan_.queries, query.molecules - c * plan_.queries);
-    r.ciphertexts.push_back(evaluate_one(ct, keys, live));
+    r.ciphertexts.push_back(evaluate_one(ct, keys, live, rerandomizer));
   }
   r.server_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   used_[id] = used + query.molecules;

@@ -216,7 +216,7 @@ class Server {
   /// checks (benchmarks).
   /// One query ciphertext; results are kept for its first `live_queries` packed molecules only.
   ckks::Ciphertext evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys,
-                                std::size_t live_queries) const;
+                                std::size_t live_queries, const ckks::Encryptor& rerandomizer) const;
 
   std::uint64_t used_budget(const core::Digest& key_id) const;
 
@@ -236,7 +236,9 @@ class Server {
   std::vector<std::vector<double>> baseline_;  // per target: slot layout of the baseline / W
   std::vector<double> mask_;
   he::ReplicationLayout layout_;
-  std::vector<double> layout_keep_, layout_fill_;  // per position of the period (enforce_replication)
+  std::vector<double> layout_keep_;     // per position of the period (enforce_replication)
+  std::vector<double> constant_column_;  // matrix column of the constant slot, at the row slots
+  std::vector<std::vector<double>> mean_;  // per target: mean / W at each query's result slot
   std::map<std::string, std::uint64_t> used_;
 };
 
