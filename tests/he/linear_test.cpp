@@ -20,7 +20,9 @@ class LinearTest : public ::testing::Test {
   // pending: the input goes through enforce_replication without its rescale first.
   void check_matvec(std::size_t rows, std::size_t cols, const MatVecOptions& o, DiagonalCache cache,
                     unsigned seed, bool pending = false) {
-    const MatVecPlan plan = plan_matvec(rows, cols, s_->slots(), o);
+    MatVecOptions oo = o;
+    if (pending) oo.period = cols + 3;  // exact period: the windows come from enforce_replication
+    const MatVecPlan plan = plan_matvec(rows, cols, s_->slots(), oo);
     const auto M = test::uniform(rows * cols, -1, 1, seed);
     const auto x = test::uniform(cols, -1, 1, seed + 1);
     const ReplicationLayout layout =
@@ -236,6 +238,7 @@ TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
       {40, 8, 1, 5},      // one window, 2^2 + 1
       {1900, 64, 1, 32},  // 30 blocks: 2^5, the whole slot vector
       {257, 128, 2, 3},   // 2^1 + 1
+      {300, 23, 2, 16},   // period not a power of two: 14 blocks -> 2^4
   };
   for (const auto& c : cases) {
     const ReplicationLayout l = plan_replication(c.needed, c.period, c.windows, S);
@@ -274,7 +277,7 @@ TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
     EXPECT_LE(err, 1e-6) << "needed " << c.needed << ", period " << c.period;
   }
   EXPECT_THROW(plan_replication(1000, 64, 3, S), InputError);
-  EXPECT_THROW(plan_replication(100, 48, 1, S), InputError);
+  EXPECT_THROW(plan_replication(100, 48, 0, S), InputError);
   const ReplicationLayout l = plan_replication(70, 16, 3, S);
   const auto ct = s_->encrypt(std::vector<double>(S, 1.0));
   EXPECT_THROW(enforce_replication(s_->evaluator, *s_->encoder, ct, l, std::vector<double>(8, 1.0),

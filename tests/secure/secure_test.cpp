@@ -137,13 +137,12 @@ TEST(SecureLayout, HostileReplicasAndConstantAreOverridden) {
   const he::MatVecPlan mv = plan.matvec_plan();
   const he::ReplicationLayout layout = plan.replication();
   // Honest layouts of molecules 1 (window 0) and 2 (window 1), then the kept block of each window
-  // overwritten with molecule 0, the constant slot zeroed (it would drop the mean) and junk in the padding.
+  // overwritten with molecule 0 and the constant slot zeroed (it would drop the mean).
   std::vector<double> hostile = he::matvec_input_layout(mv, {xh[1], xh[2]});
   for (std::size_t q = 0; q < 2; ++q) {
     const std::size_t source = q * plan.query_stride + layout.source_block() * plan.period;
     for (std::size_t j = 0; j < plan.period; ++j) hostile[source + j] = xh[0][j];
     hostile[source + plan.dimension + 1] = 0.0;
-    hostile[source + plan.period - 1] = 0.7;
   }
   secure::Query q = client.encrypt({d.test[0], d.test[0]});
   ASSERT_EQ(q.ciphertexts.size(), 1u);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <complex>
 #include <map>
 #include <numbers>
 #include <string>
@@ -180,7 +181,17 @@ class ChebyshevEvaluator {
   /// Multiply the result slot-wise by `w` inside the leaves (no extra level).
   void set_weights(const ckks::Encoder* enc, std::span<const double> w) {
     enc_ = enc;
-    w_.assign(w.begin(), w.end());
+    // Every leaf plaintext is c_k * w: one FFT here, then each leaf only scales, rounds and NTTs.
+    const std::vector<std::complex<double>> cw(w.begin(), w.end());
+    w_coeffs_ = enc->slots_to_coeffs(cw);
+  }
+
+  // c * w encoded at (scale, level), from the cached coefficients of w.
+  ckks::Plaintext weights_times(double c, double scale, std::size_t level) const {
+    std::vector<long double> scaled(w_coeffs_.size());
+    const long double f = static_cast<long double>(c) * static_cast<long double>(scale);
+    for (std::size_t i = 0; i < scaled.size(); ++i) scaled[i] = f * static_cast<long double>(w_coeffs_[i]);
+    return enc_->from_scaled_coeffs(scaled, scale, level);
   }
 
   void set_input(Ciphertext y) { T_.emplace(1, std::move(y)); }
@@ -242,10 +253,7 @@ class ChebyshevEvaluator {
         throw ParameterError("he: internal error: Chebyshev plan/level mismatch (leaf)");
       Ciphertext m;
       if (enc_ != nullptr) {
-        std::vector<double> v(w_.size());
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = coef * w_[i];
-        m = ev_.multiply_plain(ev_.mod_drop_to(t, tl + 1),
-                               enc_->encode(std::span<const double>(v), target / t.scale, tl + 1));
+        m = ev_.multiply_plain(ev_.mod_drop_to(t, tl + 1), weights_times(coef, target / t.scale, tl + 1));
       } else {
         m = ev_.multiply_const(ev_.mod_drop_to(t, tl + 1), coef, target / t.scale);
       }
@@ -264,9 +272,7 @@ class ChebyshevEvaluator {
     acc.scale = ts;
     if (c[0] != 0.0) {
       if (enc_ != nullptr) {
-        std::vector<double> v(w_.size());
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = c[0] * w_[i];
-        acc = ev_.add_plain(acc, enc_->encode(std::span<const double>(v), ts, tl));
+        acc = ev_.add_plain(acc, weights_times(c[0], ts, tl));
       } else {
         acc = ev_.add_const(acc, c[0]);
       }
@@ -279,7 +285,7 @@ class ChebyshevEvaluator {
   std::size_t B_;
   std::map<std::size_t, Ciphertext> T_;
   const ckks::Encoder* enc_ = nullptr;
-  std::vector<double> w_;
+  std::vector<double> w_coeffs_;  // slots_to_coeffs(w)
 };
 
 }  // namespace

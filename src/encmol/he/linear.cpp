@@ -97,21 +97,32 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
   base.slots = slots;
   base.period = std::bit_ceil(cols);
   base.query_stride = slots;
-  if (options.queries == 0) throw InputError("he: matrix-vector plan: zero queries");
-  if (options.queries > 1) {
+  MatVecOptions opts = options;
+  if (options.period != 0) {
+    if (options.period < cols || rows + options.period - 1 > slots)
+      throw InputError("he: matrix-vector plan: an exact period of " + std::to_string(options.period) +
+                       " needs cols <= period and rows + period - 1 <= slots (" + std::to_string(cols) +
+                       " columns, " + std::to_string(rows) + " rows, " + std::to_string(slots) + " slots)");
+    base.period = options.period;
+    opts.max_fold = 1;
+    opts.blocks = 0;
+  }
+  const MatVecOptions& o = opts;
+  if (o.queries == 0) throw InputError("he: matrix-vector plan: zero queries");
+  if (o.queries > 1) {
     const std::size_t min_stride = rows + base.period - 1;
-    if (options.query_stride != 0 && options.query_stride < min_stride)
+    if (o.query_stride != 0 && o.query_stride < min_stride)
       throw InputError("he: matrix-vector plan: a query stride of " +
-                       std::to_string(options.query_stride) + " slots is below rows + C - 1 = " +
+                       std::to_string(o.query_stride) + " slots is below rows + C - 1 = " +
                        std::to_string(min_stride));
-    const std::size_t stride = options.query_stride != 0 ? options.query_stride : min_stride;
-    if (options.queries * stride > slots)
-      throw InputError("he: matrix-vector plan: " + std::to_string(options.queries) +
+    const std::size_t stride = o.query_stride != 0 ? o.query_stride : min_stride;
+    if (o.queries * stride > slots)
+      throw InputError("he: matrix-vector plan: " + std::to_string(o.queries) +
                        " queries of " + std::to_string(rows) + " rows (+" +
                        std::to_string(base.period - 1) +
                        " slots of rotation room each) do not fit " + std::to_string(slots) +
                        " slots; batch fewer queries or use a larger ring");
-    base.queries = options.queries;
+    base.queries = o.queries;
     base.query_stride = stride;
     base.blocks = 1;
     base.rows_per_block = rows;
@@ -121,13 +132,13 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
     MatVecPlan best = base;
     double best_cost = -1;
     for (std::size_t g = 1; g <= base.diagonals; ++g) {
-      if (options.baby != 0 && g != std::min(options.baby, base.diagonals)) continue;
+      if (o.baby != 0 && g != std::min(o.baby, base.diagonals)) continue;
       MatVecPlan p = base;
       p.baby = g;
       p.giants = ceil_div(p.diagonals, g);
-      const double c = options.hoisted_cost * static_cast<double>(p.hoisted_rotations()) +
+      const double c = o.hoisted_cost * static_cast<double>(p.hoisted_rotations()) +
                        static_cast<double>(p.full_rotations()) +
-                       options.ptmult_cost * static_cast<double>(p.plaintext_mults());
+                       o.ptmult_cost * static_cast<double>(p.plaintext_mults());
       if (best_cost < 0 || c < best_cost) {
         best = p;
         best_cost = c;
@@ -137,18 +148,18 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
   }
   const std::size_t min_blocks = ceil_div(rows, slots);
   std::vector<std::size_t> block_choices;
-  if (options.blocks != 0) {
-    if (options.blocks < min_blocks)
-      throw InputError("he: matrix-vector plan: " + std::to_string(options.blocks) +
+  if (o.blocks != 0) {
+    if (o.blocks < min_blocks)
+      throw InputError("he: matrix-vector plan: " + std::to_string(o.blocks) +
                        " blocks cannot hold " + std::to_string(rows) + " rows in " +
                        std::to_string(slots) + " slots");
-    block_choices.push_back(options.blocks);
+    block_choices.push_back(o.blocks);
   } else {
     // Fewest output ciphertexts: everything after the product (polynomial,
     // weights, sums) costs once per block, which the rotation model ignores.
     block_choices.push_back(min_blocks);
   }
-  if (options.baby != 0 && options.baby > slots)
+  if (o.baby != 0 && o.baby > slots)
     throw InputError("he: matrix-vector plan: baby step above slots");
   bool have = false;
   MatVecPlan best;
@@ -157,20 +168,20 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
     MatVecPlan p = base;
     p.blocks = B;
     p.rows_per_block = ceil_div(rows, B);
-    const bool fold_ok = !options.clean_output || options.mask_allowed;
-    if (!fit_fold(p, fold_ok ? options.max_fold : 1)) continue;
-    p.masked = options.clean_output && p.fold > 1;
+    const bool fold_ok = !o.clean_output || o.mask_allowed;
+    if (!fit_fold(p, fold_ok ? o.max_fold : 1)) continue;
+    p.masked = o.clean_output && p.fold > 1;
     std::vector<std::size_t> babies;
-    if (options.baby != 0)
-      babies.push_back(std::min(options.baby, p.diagonals));
+    if (o.baby != 0)
+      babies.push_back(std::min(o.baby, p.diagonals));
     else
       for (std::size_t g = 1; g <= p.diagonals; ++g) babies.push_back(g);
     for (std::size_t g : babies) {
       p.baby = g;
       p.giants = ceil_div(p.diagonals, g);
-      const double c = options.hoisted_cost * static_cast<double>(p.hoisted_rotations()) +
+      const double c = o.hoisted_cost * static_cast<double>(p.hoisted_rotations()) +
                        static_cast<double>(p.full_rotations()) +
-                       options.ptmult_cost * static_cast<double>(p.plaintext_mults());
+                       o.ptmult_cost * static_cast<double>(p.plaintext_mults());
       if (!have || c < best_cost) {
         have = true;
         best = p;
@@ -450,7 +461,6 @@ std::size_t replication_copies(std::size_t needed_blocks) {
 ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::size_t windows,
                                    std::size_t slots) {
   check_pow2(slots, "slot count");
-  check_pow2(period, "the replication period");
   if (needed == 0 || windows == 0 || period > slots)
     throw InputError("he: replication layout: empty windows or a period above the slot count");
   ReplicationLayout l;

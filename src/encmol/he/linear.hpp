@@ -76,6 +76,11 @@ struct MatVecOptions {
   // Slots per query window with queries > 1: 0 = the minimum rows + C - 1; a
   // larger value (e.g. ReplicationLayout::stride()) must still fit the slots.
   std::size_t query_stride = 0;
+  // Replication period C: 0 = bit_ceil(cols). Any C >= cols (e.g. cols itself: C diagonals instead of
+  // bit_ceil(cols)) is valid when x is replicated only across a window of rows + C - 1 slots, not
+  // cyclically over all slots (enforce_replication's layout): needs one block, no fold and
+  // rows + C - 1 <= slots.
+  std::size_t period = 0;
   double hoisted_cost = 0.55;  // cost of a hoisted rotation relative to a full one (cost model)
   double ptmult_cost = 0.02;   // cost of a plaintext multiplication relative to a rotation
 };
@@ -196,13 +201,13 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
 ///
 /// Window q covers slots [q*stride, (q+1)*stride); stride = copies*C, with
 /// copies of the form 2^a or 2^a + 1 so that the copies are made by left
-/// rotations by C*2^t (t < a) and, for 2^a + 1, one more by C: powers of two
-/// that the slot sums of the same circuit usually need anyway (no new Galois
-/// keys). The source block is the LAST block of each window and the copies
+/// rotations by C*2^t (t < a) and, for 2^a + 1, one more by C (a + 1 Galois
+/// keys at most; none new when C is a power of two, as the slot sums of the
+/// same circuit use those steps anyway). The source block is the LAST block of each window and the copies
 /// spread to its left, so no window writes into its neighbour. (One window of
 /// up to S/C blocks always fits: 2^a + 1 <= S/C whenever 2^a < S/C.)
 struct ReplicationLayout {
-  std::size_t period = 0;   // C (power of two)
+  std::size_t period = 0;   // C
   std::size_t copies = 0;   // m: blocks of C slots per window
   std::size_t windows = 1;  // query windows per ciphertext
   std::size_t slots = 0;

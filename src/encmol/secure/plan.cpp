@@ -93,6 +93,10 @@ he::MatVecPlan Plan::matvec_plan() const {
   he::MatVecOptions mo;
   mo.queries = queries;
   if (queries > 1) mo.query_stride = replication().stride();
+  mo.period = period;  // exact: the server rebuilds the replicas, nothing wraps around the slots
+  // Baby step: a power of two near the time optimum sqrt(C / hoisted cost), so the giant step and the
+  // small baby steps are rotations the slot sums need anyway: every Galois key is ~1/30 of the bundle.
+  mo.baby = std::bit_floor(static_cast<std::size_t>(std::sqrt(static_cast<double>(period) / mo.hoisted_cost)));
   mo.clean_output = true;
   mo.mask_allowed = false;
   mo.max_fold = 1;
@@ -102,7 +106,7 @@ he::MatVecPlan Plan::matvec_plan() const {
 std::string Plan::describe() const {
   std::ostringstream s;
   s << "kernel " << ml::to_string(kernel) << ", " << training_size << " training points, " << dimension
-    << " features (padded to " << period << ")";
+    << " features (" << period << " query values)";
   if (!count_elements.empty()) s << ", baseline over " << count_elements.size() << " element counts";
   s << "\n";
   s << fmt::format("CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois keys\n",
@@ -244,7 +248,7 @@ Plan Plan::read(core::ByteReader& in) {
   const std::size_t slots = p.params.slots();
   const bool ok = p.slots == slots && p.targets == nb && p.targets >= 1 && p.dimension >= 1 &&
                   p.dimension <= chem::kMaxRepresentationDimension && p.period >= p.dimension + 2 + ne &&
-                  std::has_single_bit(p.period) && p.period <= slots && p.queries >= 1 && p.query_stride >= 1 &&
+                  p.period <= slots && p.queries >= 1 && p.query_stride >= 1 &&
                   p.queries * p.query_stride <= std::max(slots, p.query_stride) && p.query_stride <= slots &&
                   p.targets <= p.query_stride && p.rows >= p.training_size && p.training_size >= 1 &&
                   p.max_query_norm > 0 && p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
@@ -371,7 +375,9 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   // enforce the layout + matrix-vector product + kernel and weights + result mask
   p.depth = 1 + 1 + kdepth + 1;
 
-  const std::size_t stride_min = p.rows + p.period - 1;
+  // Slots for one query window as the server rebuilds it (at least rows + C - 1).
+  const std::size_t stride_min =
+      he::plan_replication(p.rows + p.period - 1, p.period, 1, std::size_t{1} << 30).stride();
   ckks::CircuitOptions co;
   co.integer_bits = integer_bits;
   try {
@@ -512,7 +518,8 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   p.dimension = d;
   p.targets = model.target_count();
   if (model.baseline.per_element) p.count_elements = model.baseline.elements;
-  p.period = std::bit_ceil(d + 2 + p.count_elements.size());
+  // No padding to a power of two: C diagonals, and the server's replication makes the windows.
+  p.period = d + 2 + p.count_elements.size();
   p.sum_block = std::bit_ceil(std::max(n, d + 2 + p.count_elements.size()));
   double R = 0;
   std::vector<double> norms(n);
