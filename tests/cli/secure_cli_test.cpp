@@ -118,6 +118,12 @@ TEST_F(SecureCli, DoubleBlindFlowMatchesPlainPredictions) {
           " --query-budget 7 --budget-state " + p("budget.json"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("budget"), std::string::npos) << r.err;
+  // A tampered budget state (a negative count would wrap around) is refused, not trusted.
+  encmol::core::write_file_atomic(p("budget_bad.json"), std::string("{\"") + std::string(64, 'a') + "\": -5}\n");
+  r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q") + " -o " + p("x") +
+          " --query-budget 7 --budget-state " + p("budget_bad.json"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("budget_bad.json"), std::string::npos) << r.err;
 }
 
 TEST_F(SecureCli, LaplacianModelGetsNoCard) {

@@ -239,6 +239,9 @@ TEST_F(LinearTest, EnforceReplicationRebuildsEveryWindow) {
       {1900, 64, 1, 32},  // 30 blocks: 2^5, the whole slot vector
       {257, 128, 2, 3},   // 2^1 + 1
       {300, 23, 2, 16},   // period not a power of two: 14 blocks -> 2^4
+      {250, 23, 2, 12},   // 11 blocks -> 2^3 + 2^2
+      {120, 10, 3, 12},   // 2^3 + 2^2 exactly
+      {60, 10, 1, 6},     // 2^2 + 2^1
   };
   for (const auto& c : cases) {
     const ReplicationLayout l = plan_replication(c.needed, c.period, c.windows, S);

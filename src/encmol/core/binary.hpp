@@ -3,7 +3,7 @@
 //
 //   offset  size  field
 //   0       8     magic "ENCMOL\0\x1a"
-//   8       4     kind: four ASCII characters naming the object ("MODL", "CTXT", ...)
+//   8       4     kind: four ASCII characters naming the object ("MODL", "CKCT", ...)
 //   12      4     format version of that kind (u32)
 //   16      8     payload length in bytes (u64)
 //   24      n     payload

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <complex>
 #include <set>
+#include <utility>
 #include <sstream>
 
 #include "encmol/core/error.hpp"
@@ -446,14 +447,21 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
 
 namespace {
 
-// Copies of the forms enforce_replication can build from powers-of-two rotations.
+// Smallest copy count >= needed_blocks of a form enforce_replication builds
+// with a + 1 rotations at most: 2^a, or 2^a + 2^b (b < a).
 std::size_t replication_copies(std::size_t needed_blocks) {
-  std::size_t pow = 1;
-  while (pow < needed_blocks) {
-    if (pow + 1 >= needed_blocks) return pow + 1;
-    pow *= 2;
-  }
-  return pow;
+  const std::size_t high = std::bit_ceil(std::max<std::size_t>(needed_blocks, 1));
+  if (high == needed_blocks || high < 4) return high;
+  const std::size_t a = high / 2;  // 2^a < needed <= 2^(a+1)
+  for (std::size_t b = 1; b < a; b *= 2)
+    if (a + b >= needed_blocks) return a + b;
+  return high;
+}
+
+// (2^a, 2^b) of copies = 2^a or 2^a + 2^b; low = 0 for a power of two.
+std::pair<std::size_t, std::size_t> copy_split(std::size_t copies) {
+  const std::size_t high = std::bit_floor(copies);
+  return {high, copies - high};
 }
 
 }  // namespace
@@ -461,8 +469,8 @@ std::size_t replication_copies(std::size_t needed_blocks) {
 ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::size_t windows,
                                    std::size_t slots) {
   check_pow2(slots, "slot count");
-  if (needed == 0 || windows == 0 || period > slots)
-    throw InputError("he: replication layout: empty windows or a period above the slot count");
+  if (needed == 0 || windows == 0 || period == 0 || period > slots || needed > slots || windows > slots)
+    throw InputError("he: replication layout: empty windows, or a period or window above the slot count");
   ReplicationLayout l;
   l.period = period;
   l.slots = slots;
@@ -475,17 +483,17 @@ ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::
 }
 
 std::vector<int> ReplicationLayout::galois_steps() const {
+  const auto [high, low] = copy_split(copies);
   std::vector<int> s;
-  std::size_t c = 1;
-  for (; 2 * c <= copies; c *= 2) s.push_back(static_cast<int>(c * period));
-  if (c < copies) s.push_back(static_cast<int>(period));  // copies = 2^a + 1
+  for (std::size_t c = 1; c < high; c *= 2) s.push_back(static_cast<int>(c * period));
+  if (low == 1) s.push_back(static_cast<int>(period));               // 2^a + 1: shift by one block
+  if (low > 1) s.push_back(static_cast<int>(high * period));         // 2^a + 2^b: the 2^b copies moved
   return merge_steps({s}, slots);
 }
 
 std::size_t ReplicationLayout::rotations() const {
-  std::size_t r = 0, c = 1;
-  for (; 2 * c <= copies; c *= 2) ++r;
-  return r + (c < copies ? 1 : 0);
+  const auto [high, low] = copy_split(copies);
+  return static_cast<std::size_t>(std::countr_zero(high)) + (low > 0 ? 1 : 0);
 }
 
 Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& enc,
@@ -511,11 +519,20 @@ Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& e
   }
   // Left rotations by C * 2^t: the copies spread from the last block of each
   // window towards its first, never past it.
-  Ciphertext r = one;
-  std::size_t c = 1;
-  for (; 2 * c <= layout.copies; c *= 2)
+  const auto [high, low] = copy_split(layout.copies);
+  Ciphertext r = one, part;  // part: the first `low` copies (blocks [copies - low, copies))
+  if (low == 1) part = one;
+  for (std::size_t c = 1; c < high; c *= 2) {
     r = ev.add(r, ev.rotate(r, static_cast<int>(c * C), gk));
-  if (c < layout.copies) r = ev.add(ev.rotate(r, static_cast<int>(C), gk), one);
+    if (2 * c == low) part = r;
+  }
+  if (low == 1) {
+    // r covers blocks [1, copies): shift it by one block and put the kept block back at the end.
+    r = ev.add(ev.rotate(r, static_cast<int>(C), gk), one);
+  } else if (low > 1) {
+    // r covers [low, copies); the `low` copies in [copies - low, copies) moved by `high` blocks fill [0, low).
+    r = ev.add(r, ev.rotate(part, static_cast<int>(high * C), gk));
+  }
   return r;
 }
 

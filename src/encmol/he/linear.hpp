@@ -200,12 +200,13 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
 /// other slot and rebuilds the replicas itself (enforce_replication).
 ///
 /// Window q covers slots [q*stride, (q+1)*stride); stride = copies*C, with
-/// copies of the form 2^a or 2^a + 1 so that the copies are made by left
-/// rotations by C*2^t (t < a) and, for 2^a + 1, one more by C (a + 1 Galois
-/// keys at most; none new when C is a power of two, as the slot sums of the
-/// same circuit use those steps anyway). The source block is the LAST block of each window and the copies
-/// spread to its left, so no window writes into its neighbour. (One window of
-/// up to S/C blocks always fits: 2^a + 1 <= S/C whenever 2^a < S/C.)
+/// copies of the form 2^a or 2^a + 2^b (b < a), so that the copies are made by
+/// a doubling left rotations by C*2^t (t < a) and one more: by C for 2^a + 1,
+/// by C*2^a for 2^a + 2^b (a + 1 Galois keys at most). Rounding the needed
+/// blocks up to such a form wastes at most a third of a window. The source block is the LAST block of each window and the copies
+/// spread to its left, so no window writes into its neighbour. (A window
+/// can thus need more slots than rows + C - 1: callers size the ring for
+/// plan_replication(...).stride().)
 struct ReplicationLayout {
   std::size_t period = 0;   // C
   std::size_t copies = 0;   // m: blocks of C slots per window

@@ -185,7 +185,10 @@ void Plan::write(core::ByteWriter& out) const {
 
 Plan Plan::read(core::ByteReader& in) {
   const std::string& ctx = in.context();
-  if (in.u32() != kPlanFormat) throw FormatError(ctx + ": unknown plan format (written by a newer encmol?)");
+  if (const auto f = in.u32(); f != kPlanFormat)
+    throw FormatError(fmt::format("{}: plan format {} (this encmol reads format {}): ask the model owner for a card "
+                                  "made by this encmol version",
+                                  ctx, f, kPlanFormat));
   Plan p;
   auto mh = in.bytes(32);
   std::copy(mh.begin(), mh.end(), p.model_hash.begin());
@@ -225,7 +228,11 @@ Plan Plan::read(core::ByteReader& in) {
   const std::size_t plen = in.count("parameter set", 1 << 20);
   p.params = ckks::deserialize_parameters(in.bytes(plen), ctx);
   const std::size_t ng = in.count("Galois steps", 4096, 8);
-  for (std::size_t i = 0; i < ng; ++i) p.galois_steps.push_back(static_cast<int>(in.u64()));
+  for (std::size_t i = 0; i < ng; ++i) {
+    const std::uint64_t g = in.u64();
+    if (g == 0 || g >= p.params.slots()) in.fail("plan: Galois step " + std::to_string(g) + " is out of range");
+    p.galois_steps.push_back(static_cast<int>(g));
+  }
   p.flood_bits = static_cast<int>(in.u32());
   p.flood_sigma = in.finite_f64("flood sigma");
   const std::size_t nb = in.count("targets", 1024, 56);
@@ -249,8 +256,9 @@ Plan Plan::read(core::ByteReader& in) {
   const bool ok = p.slots == slots && p.targets == nb && p.targets >= 1 && p.dimension >= 1 &&
                   p.dimension <= chem::kMaxRepresentationDimension && p.period >= p.dimension + 2 + ne &&
                   p.period <= slots && p.queries >= 1 && p.query_stride >= 1 &&
-                  p.queries * p.query_stride <= std::max(slots, p.query_stride) && p.query_stride <= slots &&
-                  p.targets <= p.query_stride && p.rows >= p.training_size && p.training_size >= 1 &&
+                  p.query_stride <= slots && p.queries <= slots / p.query_stride &&  // no overflow
+                  p.targets <= p.query_stride && p.rows >= p.training_size && p.rows <= slots &&
+                  p.training_size >= 1 &&
                   p.max_query_norm > 0 && p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
                   static_cast<std::size_t>(p.depth) <= p.params.max_level() && p.flood_sigma >= 0 &&
                   p.sum_block >= 1 && p.sum_block <= slots;

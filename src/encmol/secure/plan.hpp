@@ -4,13 +4,16 @@
 //
 // Circuit (one ciphertext holds `queries` queries; query q owns slots
 // [q*R', (q+1)*R'), R' = query_stride):
-//   client:  xh = (x/Q, |x|^2/Q^2, 1, count_e(m)/c ...) zero-padded to C and
+//   client:  xh = (x/Q, |x|^2/Q^2, 1, count_e(m)/c ...), C = d + 2 + #counts values,
 //            replicated over each query's slots (he::matvec_input_layout)
-//   server:  0. xh' = the C values of the last block of each query window, with the
-//               constant slot forced to 1 and the padding to 0, replicated again by the
-//               server (he::enforce_replication, depth 1): whatever the client put in the
-//               other replicas is discarded, so every training row sees the same query
-//            1. y = M xh'                (he::MatVecOperator, depth 1)
+//   server:  0. xh' = the C values of the last block of each query window, the constant
+//               slot zeroed, replicated again by the server (he::enforce_replication,
+//               plan.replication()): whatever the client put in the other replicas is
+//               discarded, so every training row sees the same query. Its mask is rescaled
+//               by the product below (no level of its own, and its rounding noise stays
+//               ~q below the message instead of being copied into every replica)
+//            1. y = M xh' + M e_const    (he::MatVecOperator with a pending rescale, depth 2;
+//                                         the constant's column added as a plaintext)
 //               Gaussian:   row i = s(-2Q x_i, Q^2, 0..) + (|x_i|^2 s - 1) e_const,
 //                           s = 2 gamma / T, so y_i = 2 gamma |x - x_i|^2 / T - 1 in [-1, 1]
 //                           whenever |x| <= Q (the affine map of exp is folded in: no level)
@@ -18,9 +21,9 @@
 //                           y_i = (gamma <x, x_i> + coef0) / U in [-1, 1]
 //            2. k = exp(-T (y + 1) / 2)  (he::evaluate_exp, proven approximation on [0, T])
 //               or k = y^degree          (exact, Chebyshev form of the monomial)
-//            3. per target t: s_t = sum_slots(k (.) a_t + xh' (.) b_t, B) with a_t the weights
-//               alpha(i, t) U^deg / W_t at row slots and b_t the baseline (mean, per-element
-//               coefficients x c) / W_t at the slots of xh's constant and counts: the first slot
+//            3. per target t: s_t = sum_slots(k (.) a_t + xh' (.) b_t + mean_t / W_t, B) with a_t
+//               the weights alpha(i, t) U^deg / W_t at row slots and b_t the per-element baseline
+//               coefficients x c / W_t at the slots of the counts: the first slot
 //               of each query holds prediction_t / W_t  (depth 1, log2(B) rotations; depth 0
 //               with one target: a_t rides in the polynomial's leaves, he::evaluate_exp_weighted)
 //            4. mask every slot except q*R' (depth 1), rotate target t to q*R' + t, add

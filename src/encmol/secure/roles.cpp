@@ -523,7 +523,15 @@ void Server::setup(const ml::Model& model) {
     const std::string text = core::read_file_text(options_.budget_state, 1 << 24);
     try {
       const auto j = nlohmann::json::parse(text);
-      for (auto it = j.begin(); it != j.end(); ++it) used_[it.key()] = it.value().get<std::uint64_t>();
+      if (!j.is_object()) throw std::runtime_error("not a JSON object");
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        const bool hex_id = it.key().size() == 64 &&
+                            it.key().find_first_not_of("0123456789abcdef") == std::string::npos;
+        if (!hex_id || !it.value().is_number_unsigned())
+          throw std::runtime_error("entry \"" + it.key().substr(0, 80) +
+                                   "\" is not a key id with a molecule count");
+        used_[it.key()] = it.value().get<std::uint64_t>();
+      }
     } catch (const std::exception& e) {
       throw FormatError(options_.budget_state.string() + ": not a query-budget state file (" + e.what() + ")");
     }
