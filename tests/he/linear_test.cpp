@@ -219,7 +219,22 @@ TEST_F(LinearTest, SlotSumsReplicateMaskWeightedSum) {
                                      std::vector<std::vector<double>>(9), 256, gk),
                  InputError);
   }
-  EXPECT_THROW(sum_slots(s_->evaluator, ct, 3, gk), InputError);
+  // Blocks of 2^a + 2^b slots: 48 = 32 + 16 and 3 = 2 + 1.
+  for (std::size_t block : {std::size_t{48}, std::size_t{3}}) {
+    const auto got = s_->decrypt(sum_slots(s_->evaluator, ct, block, gk));
+    for (std::size_t start : {std::size_t{0}, std::size_t{100}, S - block}) {
+      double want = 0;
+      for (std::size_t k = 0; k < block; ++k) want += v[start + k];
+      EXPECT_NEAR(got[start], want, 1e-6) << "block " << block << " at " << start;
+    }
+  }
+  EXPECT_EQ(sum_slots_steps(48, S), (std::vector<int>{1, 2, 4, 8, 16, 32}));
+  EXPECT_EQ(two_power_sum_ceil(6000), 6144u);
+  EXPECT_EQ(two_power_sum_ceil(4096), 4096u);
+  EXPECT_EQ(two_power_sum_ceil(4097), 4097u);  // 2^12 + 2^0
+  EXPECT_EQ(two_power_sum_ceil(4099), 4100u);
+  EXPECT_EQ(two_power_sum_ceil(7000), 8192u);
+  EXPECT_THROW(sum_slots(s_->evaluator, ct, 7, gk), InputError);
   EXPECT_THROW(replicate(s_->evaluator, ct, 1000, 4, gk), InputError);
   EXPECT_THROW(mask(s_->evaluator, *s_->encoder, ct, S - 1, 2), InputError);
   EXPECT_EQ(merge_steps({{1, 2}, {2, -1, 0}}, 16), (std::vector<int>{1, 2, 15}));

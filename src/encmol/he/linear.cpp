@@ -21,6 +21,12 @@ namespace {
 
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
+// (2^a, 2^b) of v = 2^a or 2^a + 2^b; low = 0 for a power of two.
+std::pair<std::size_t, std::size_t> copy_split(std::size_t v) {
+  const std::size_t high = std::bit_floor(v);
+  return {high, v - high};
+}
+
 int norm_step(long long step, std::size_t slots) {
   const long long s = static_cast<long long>(slots);
   return static_cast<int>(((step % s) + s) % s);
@@ -403,22 +409,37 @@ std::vector<Ciphertext> MatVecOperator::apply(const ckks::Evaluator& ev, const C
 
 // ---------------------------------------------------------------- slot helpers
 
+namespace {
+
+void check_sum_block(std::size_t block) {
+  if (!is_two_power_sum(block))
+    throw InputError("he: the block size of a slot sum must be 2^a or 2^a + 2^b, got " + std::to_string(block));
+}
+
+}  // namespace
+
 Ciphertext sum_slots(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t block,
                      const ckks::GaloisKeys& gk) {
   const std::size_t S = ev.context().slots();
-  check_pow2(block, "the block size of a slot sum");
+  check_sum_block(block);
   if (block > S)
     throw InputError("he: slot-sum block " + std::to_string(block) + " exceeds the slot count");
-  Ciphertext r = ct;
-  for (std::size_t step = 1; step < block; step *= 2)
+  const auto [high, low] = copy_split(block);
+  Ciphertext r = ct, part = ct;  // part: the sums over `low` slots (2^a + 2^b blocks)
+  for (std::size_t step = 1; step < high; step *= 2) {
     r = ev.add(r, ev.rotate(r, static_cast<int>(step), gk));
+    if (2 * step == low) part = r;
+  }
+  if (low > 0) r = ev.add(r, ev.rotate(part, static_cast<int>(high), gk));
   return r;
 }
 
 std::vector<int> sum_slots_steps(std::size_t block, std::size_t slots) {
-  check_pow2(block, "the block size of a slot sum");
+  check_sum_block(block);
+  const auto [high, low] = copy_split(block);
   std::vector<int> s;
-  for (std::size_t step = 1; step < block; step *= 2) s.push_back(static_cast<int>(step));
+  for (std::size_t step = 1; step < high; step *= 2) s.push_back(static_cast<int>(step));
+  if (low > 0) s.push_back(static_cast<int>(high));
   return merge_steps({s}, slots);
 }
 
@@ -447,24 +468,22 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
 
 namespace {
 
-// Smallest copy count >= needed_blocks of a form enforce_replication builds
-// with a + 1 rotations at most: 2^a, or 2^a + 2^b (b < a).
-std::size_t replication_copies(std::size_t needed_blocks) {
-  const std::size_t high = std::bit_ceil(std::max<std::size_t>(needed_blocks, 1));
-  if (high == needed_blocks || high < 4) return high;
-  const std::size_t a = high / 2;  // 2^a < needed <= 2^(a+1)
+
+}  // namespace
+
+std::size_t two_power_sum_ceil(std::size_t n) {
+  const std::size_t high = std::bit_ceil(std::max<std::size_t>(n, 1));
+  if (high == n || high < 4) return high;
+  const std::size_t a = high / 2;  // a < n < 2a
   for (std::size_t b = 1; b < a; b *= 2)
-    if (a + b >= needed_blocks) return a + b;
+    if (a + b >= n) return a + b;
   return high;
 }
 
-// (2^a, 2^b) of copies = 2^a or 2^a + 2^b; low = 0 for a power of two.
-std::pair<std::size_t, std::size_t> copy_split(std::size_t copies) {
-  const std::size_t high = std::bit_floor(copies);
-  return {high, copies - high};
+bool is_two_power_sum(std::size_t n) {
+  const auto [high, low] = copy_split(n);
+  return n > 0 && (low == 0 || std::has_single_bit(low));
 }
-
-}  // namespace
 
 ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::size_t windows,
                                    std::size_t slots) {
@@ -475,7 +494,7 @@ ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::
   l.period = period;
   l.slots = slots;
   l.windows = windows;
-  l.copies = replication_copies(ceil_div(needed, period));
+  l.copies = two_power_sum_ceil(ceil_div(needed, period));
   if (windows * l.stride() <= slots) return l;
   throw InputError("he: replication layout: " + std::to_string(windows) + " windows of " +
                    std::to_string(needed) + " slots (in blocks of " + std::to_string(period) +

@@ -176,8 +176,9 @@ class MatVecOperator {
 
 /// out[s] = sum_{k < block} ct[s + k] (indices mod slots): every slot that
 /// starts a block holds that block's sum; block = slots sums everything (each
-/// slot then holds the total). block: power of two <= slots. Depth 0;
-/// log2(block) sequential rotations by 1, 2, 4, ..., block/2.
+/// slot then holds the total). block <= slots of the form 2^a (a sequential
+/// rotations by 1, 2, ..., 2^(a-1)) or 2^a + 2^b, b < a (one more, by 2^a,
+/// of the partial sums over 2^b). Depth 0.
 ckks::Ciphertext sum_slots(const ckks::Evaluator& ev, const ckks::Ciphertext& ct, std::size_t block,
                            const ckks::GaloisKeys& gk);
 std::vector<int> sum_slots_steps(std::size_t block, std::size_t slots);
@@ -220,6 +221,12 @@ struct ReplicationLayout {
   std::vector<int> galois_steps() const;
   std::size_t rotations() const;
 };
+
+/// Smallest n' >= n of the form 2^a or 2^a + 2^b (b < a): block sizes that
+/// sum_slots and enforce_replication handle with a + 1 rotations at most
+/// (n' < 4n/3 + 1).
+std::size_t two_power_sum_ceil(std::size_t n);
+bool is_two_power_sum(std::size_t n);
 
 /// Smallest layout whose windows hold at least `needed` slots each (the
 /// product reads rows + C - 1 of them); `windows` windows must fit the slots.

@@ -261,7 +261,7 @@ Plan Plan::read(core::ByteReader& in) {
                   p.training_size >= 1 &&
                   p.max_query_norm > 0 && p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
                   static_cast<std::size_t>(p.depth) <= p.params.max_level() && p.flood_sigma >= 0 &&
-                  p.sum_block >= 1 && p.sum_block <= slots;
+                  p.sum_block >= 1 && p.sum_block <= slots && he::is_two_power_sum(p.sum_block);
   if (!ok) throw FormatError(ctx + ": plan fields are inconsistent (corrupt or hostile file)");
   try {
     const he::ReplicationLayout layout = p.replication();
@@ -397,7 +397,8 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   p.slots = p.params.slots();
   // Batching: rows padded so that each query's stride covers a whole sum block.
   std::size_t rows_b = std::max(n, p.sum_block > p.period - 1 ? p.sum_block - (p.period - 1) : n);
-  std::size_t q = p.slots / he::plan_replication(rows_b + p.period - 1, p.period, 1, p.slots).stride();
+  std::size_t q =
+      p.slots / he::plan_replication(rows_b + p.period - 1, p.period, 1, std::size_t{1} << 30).stride();
   if (opt.max_batch > 0) q = std::min<std::size_t>(q, opt.max_batch);
   if (q >= 2) {
     p.rows = rows_b;
@@ -528,7 +529,7 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   if (model.baseline.per_element) p.count_elements = model.baseline.elements;
   // No padding to a power of two: C diagonals, and the server's replication makes the windows.
   p.period = d + 2 + p.count_elements.size();
-  p.sum_block = std::bit_ceil(std::max(n, d + 2 + p.count_elements.size()));
+  p.sum_block = he::two_power_sum_ceil(std::max(n, d + 2 + p.count_elements.size()));
   double R = 0;
   std::vector<double> norms(n);
   for (std::size_t i = 0; i < n; ++i) {
