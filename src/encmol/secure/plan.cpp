@@ -314,10 +314,10 @@ std::vector<double> query_vector(const Plan& plan, const std::vector<double>& fe
 
 namespace {
 
-// row_l2: max row 2-norm of the server matrix; mt_alpha[t] = || |M|^T |alpha_t| ||_2 and alpha_l2[t] =
+// mt_alpha[t] = || |M|^T |alpha_t| ||_2 and alpha_l2[t] =
 // ||alpha_t||_2 (both times U^deg): the noise of the encrypted input enters every kernel value through the
 // same slots (correlated), the noise each later operation adds is independent from slot to slot.
-Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, int scale_bits, double row_l2,
+Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, int scale_bits,
                     const std::vector<double>& mt_alpha, const std::vector<double>& alpha_l2, double max_count) {
   Candidate c;
   Plan& p = base;
@@ -426,9 +426,10 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   // layout mask is not rescaled before the product, so its rounding and the replication's key switching
   // add noise ~q times below this (Server::evaluate_one).
   const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta;
-  const double rot = static_cast<double>(mv.hoisted_rotations() + mv.full_rotations());
-  // Independent per-slot noise of y: key switching of the rotated copies and the rescale / giant steps.
-  const double sy = row_l2 * so + std::sqrt(rot + 2.0) * so;
+  // Independent per-slot noise of y. The layout mask is rescaled only after the product, so the replication,
+  // the baby and giant rotations and the first rescale all act at scale ~Delta q^2 or Delta q, where their
+  // noise is ~2^-50 of a rescale's at Delta: what is left is the last rescale (counted twice, for margin).
+  const double sy = 2.0 * so;
   double slope = 1.0;  // |dk/dy|
   double sk = 0;       // independent per-slot noise of one kernel value
   if (p.kernel == ml::KernelKind::Gaussian) {
@@ -540,7 +541,7 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   p.train_norm = R;
   p.max_query_norm = (1.0 + options.query_margin) * R;
   const double Q = p.max_query_norm;
-  // Rows of the server matrix (only their norms and |M|^T |alpha| enter the noise bound).
+  // Rows of the server matrix (only |M|^T |alpha| enters the noise bound).
   const std::size_t C = p.period;
   auto matrix_row = [&](std::size_t i, std::vector<double>& row) {
     std::fill(row.begin(), row.end(), 0.0);
@@ -587,16 +588,12 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   double max_count = static_cast<double>(std::max<std::size_t>(1, model.representation.max_atoms()));
   p.count_scale = max_count;
   p.rows = n;
-  double row_l2 = 0;
   std::vector<double> alpha_l2(p.targets), mt_alpha(p.targets);
   {
     std::vector<double> row(C);
     Eigen::MatrixXd mta = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(C), static_cast<Eigen::Index>(p.targets));
     for (std::size_t i = 0; i < n; ++i) {
       matrix_row(i, row);
-      double r2 = 0;
-      for (std::size_t j = 0; j < C; ++j) r2 += row[j] * row[j];
-      row_l2 = std::max(row_l2, std::sqrt(r2));
       for (std::size_t t = 0; t < p.targets; ++t) {
         const double a = std::fabs(model.alpha(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(t))) * upow;
         for (std::size_t j = 0; j < C; ++j) mta(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(t)) += std::fabs(row[j]) * a;
@@ -611,7 +608,7 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   Candidate best;
   std::string why;
   for (int sb = options.min_scale_bits; sb <= options.max_scale_bits; ++sb) {
-    Candidate c = try_scale(model, options, p, sb, row_l2, mt_alpha, alpha_l2, max_count);
+    Candidate c = try_scale(model, options, p, sb, mt_alpha, alpha_l2, max_count);
     if (c.ok) {
       // Prefer the smallest ring, then scales up to 2^50 (IFMA-friendly primes), then the most flooding bits,
       // then the smallest scale.

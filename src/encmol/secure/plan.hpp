@@ -46,7 +46,11 @@
 // and e_flood = 10 sigma_f sqrt(N/2) W_t / Delta the flooding noise, sigma_f = 2^flood_bits x
 // the reply's coefficient noise bound. The approximation part is a proof; the noise
 // part is a high-probability bound of the standard CKKS noise heuristics, not
-// a worst-case proof (tests check it with margin on real molecules).
+// a worst-case proof (tests check it with margin on real molecules; without
+// the flood, 60 QM7 molecules stay within 0.3 of the noise term alone, see
+// docs/benchmarks.md). Only noise added at scale ~Delta counts: the layout
+// mask, the replication and the product's rotations act at scale ~Delta q
+// (step 0), where their noise is ~2^-50 of that.
 //
 // Queries farther from the origin than Q (the card's max_query_norm) would
 // leave [0, T]; the client refuses them (InputError) before encrypting. A
