@@ -486,7 +486,7 @@ void Server::setup(const ml::Model& model) {
   // The top level's product is the layout mask, whose rescale the matrix-vector product takes over.
   op_ = std::make_unique<he::MatVecOperator>(encoder_, mv, M, ctx_->max_level(), mode, /*pending_input_rescale=*/true);
   layout_ = p.replication();
-  // Features, |x|^2 / Q^2 and element counts as sent; the constant slot and the padding zeroed: the server
+  // Features, |x|^2 / Q^2 and element counts as sent; the constant slot zeroed: the server
   // adds the constant's contributions (matrix column d + 1, the mean) as plaintexts, so a client cannot
   // drop the mean or shift every row's distance.
   layout_keep_.assign(C, 0.0);
