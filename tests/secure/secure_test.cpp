@@ -325,6 +325,13 @@ TEST(SecureBudget, ChoosesHyperparametersUnderTheEncryptedBudget) {
   const secure::Plan plan = secure::compile_plan(r.train.model, bo.plan);
   EXPECT_LE(plan.budget[0].bound, 0.01);
   EXPECT_GT(r.candidates, 0u);
+  EXPECT_EQ(r.skipped.size() + 1, r.candidates);
+  // Choosing the baseline too: both are cross-validated, the pick is the best CV score that fits, which can be
+  // no worse than the best fitting point of one baseline alone.
+  bo.choose_baseline = true;
+  const secure::BudgetSearchResult both = secure::choose_hyperparameters_for_budget(d.train, bo);
+  EXPECT_LE(secure::compile_plan(both.train.model, bo.plan).budget[0].bound, 0.01);
+  EXPECT_LE(both.train.cv[both.train.best].mae[0], r.train.cv[r.train.best].mae[0] + 1e-12);
 }
 
 // Exploration aid (not run by default): Sigma|alpha|, bound terms and MAE over a grid.

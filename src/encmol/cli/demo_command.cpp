@@ -83,6 +83,7 @@ void run_demo(DemoArgs args, const GlobalOptions& global) {
   } else {
     secure::BudgetSearchOptions budget;
     budget.train = options;
+    budget.choose_baseline = options.baseline;  // --no-baseline: the mean only
     budget.plan = plan_options;
     secure::BudgetSearchResult chosen = secure::choose_hyperparameters_for_budget(train, budget);
     for (const auto& why : chosen.skipped) spdlog::debug("encrypted budget: skipped {}", why);
@@ -228,8 +229,8 @@ void add_demo_command(CLI::App& app, GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--encrypted", args->encrypted, "Held-out molecules the client encrypts")->capture_default_str();
   cmd->add_option("--tolerance", args->tolerance,
-                  "Encrypted error budget |encrypted - plain| in the target's unit (training chooses sigma and "
-                  "lambda under it)")
+                  "Encrypted error budget |encrypted - plain| in the target's unit (training chooses sigma, "
+                  "lambda and the baseline under it)")
       ->capture_default_str();
   cmd->add_option("--max-batch", args->max_batch, "Molecules per ciphertext (0 = as many as fit, 1 = no batching)")
       ->capture_default_str();

@@ -61,6 +61,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
   if (args.encrypted_tolerance > 0) {
     secure::BudgetSearchOptions budget;
     budget.train = options;
+    budget.choose_baseline = options.baseline;  // --no-baseline: the mean only
     budget.plan.tolerance = args.encrypted_tolerance;
     secure::BudgetSearchResult chosen = secure::choose_hyperparameters_for_budget(train, budget);
     for (const auto& why : chosen.skipped) spdlog::debug("encrypted budget: skipped {}", why);
@@ -112,8 +113,9 @@ void add_train_command(CLI::App& app, GlobalOptions& global) {
                   "Hold out this many molecules (random, --seed) and report their error");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->add_option("--encrypted-tolerance", args->encrypted_tolerance,
-                  "Choose sigma and lambda (best CV score first) so that encrypted predictions stay within this "
-                  "absolute error of the plain ones (encmol card's plan must fit it)");
+                  "Choose sigma, lambda and the baseline (best CV score first; --no-baseline: mean only) so that "
+                  "encrypted predictions stay within this absolute error of the plain ones (encmol card's plan "
+                  "must fit it)");
   add_global_options(*cmd, global);
   cmd->callback([args, &global] { run_train(*args, global); });
 }

@@ -1,7 +1,7 @@
 #include "encmol/secure/budget.hpp"
 
 #include <algorithm>
-#include <numeric>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -9,37 +9,81 @@
 
 namespace encmol::secure {
 
+namespace {
+
+std::string baseline_name(bool per_element) { return per_element ? "per-element baseline" : "mean baseline"; }
+
+// One grid point of one baseline's cross-validation (row == npos: a single point, not cross-validated).
+struct Candidate {
+  std::size_t variant = 0;
+  std::size_t row = std::numeric_limits<std::size_t>::max();
+};
+
+}  // namespace
+
 BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Molecule>& molecules,
                                                      const BudgetSearchOptions& options) {
   options.plan.validate();
-  ml::TrainOptions cv_options = options.train;
-  const ml::TrainResult full = ml::train_krr(molecules, cv_options);
-  std::vector<ml::CvRow> rows = full.cv;
-  if (rows.empty()) {  // a single grid point: nothing to choose
-    BudgetSearchResult r;
-    r.plan = compile_plan(full.model, options.plan);
-    r.train = full;
-    r.candidates = 1;
-    return r;
-  }
-  std::vector<std::size_t> order(rows.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (rows[a].ok != rows[b].ok) return rows[a].ok;
-    return rows[a].score < rows[b].score;
-  });
-  std::size_t tried = 0;
-  std::string last;
+  std::vector<bool> baselines{options.train.baseline};
+  if (options.choose_baseline) baselines.push_back(!options.train.baseline);
   std::vector<std::string> skipped;
-  for (std::size_t idx : order) {
-    const ml::CvRow& row = rows[idx];
-    if (!row.ok) continue;
+  std::string last;
+  // Cross-validation (and the fit at its best point) per baseline.
+  std::vector<bool> variant_baseline;
+  std::vector<ml::TrainResult> full;
+  for (bool per_element : baselines) {
+    ml::TrainOptions o = options.train;
+    o.baseline = per_element;
+    try {
+      full.push_back(ml::train_krr(molecules, o));
+      variant_baseline.push_back(per_element);
+    } catch (const ParameterError& e) {
+      if (baselines.size() == 1) throw;
+      last = e.what();
+      skipped.push_back(fmt::format("{}: {}", baseline_name(per_element), last));
+    }
+  }
+  if (full.empty())
+    throw ParameterError("no baseline can be fitted to these molecules (last reason: " + last + ")");
+  std::vector<Candidate> order;
+  for (std::size_t v = 0; v < full.size(); ++v) {
+    if (full[v].cv.empty()) {
+      order.push_back({v});
+      continue;
+    }
+    for (std::size_t r = 0; r < full[v].cv.size(); ++r)
+      if (full[v].cv[r].ok) order.push_back({v, r});
+  }
+  // Best CV score first; a stable sort keeps the preferred baseline first on ties and single points. CvRow::score
+  // divides each MAE by its grid's label scale, which depends on the baseline (the spread of the residuals):
+  // across baselines the MAEs are compared on the first grid's scales.
+  const std::vector<double>& scales = full.front().model.label_scale;
+  auto score = [&](const Candidate& c) {
+    if (c.row >= full[c.variant].cv.size()) return 0.0;
+    const ml::CvRow& row = full[c.variant].cv[c.row];
+    if (full.size() == 1 || row.mae.size() != scales.size()) return row.score;
+    double s = 0;
+    for (std::size_t t = 0; t < scales.size(); ++t) s += row.mae[t] / (scales[t] > 0 ? scales[t] : 1.0);
+    return s / static_cast<double>(scales.size());
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const Candidate& a, const Candidate& b) { return score(a) < score(b); });
+  std::size_t tried = 0;
+  for (const Candidate& c : order) {
     ++tried;
+    const ml::TrainResult& grid = full[c.variant];
+    const bool single = c.row >= grid.cv.size();
+    const std::string point =
+        single ? baseline_name(variant_baseline[c.variant])
+               : fmt::format("sigma {:.6g}, lambda {:.3g}, {}", grid.cv[c.row].sigma, grid.cv[c.row].lambda,
+                             baseline_name(variant_baseline[c.variant]));
     ml::TrainResult fit;
-    if (idx == full.best) {
-      fit = full;  // the grid's own pick is already fitted on all molecules
+    if (single || c.row == grid.best) {
+      fit = grid;  // the grid's own pick is already fitted on all molecules
     } else {
+      const ml::CvRow& row = grid.cv[c.row];
       ml::TrainOptions one = options.train;
+      one.baseline = variant_baseline[c.variant];
       if (row.sigma > 0) one.sigmas = {row.sigma};
       one.lambdas = {row.lambda};
       one.progress = {};
@@ -47,34 +91,38 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
         fit = ml::train_krr(molecules, one);
       } catch (const ParameterError& e) {
         last = e.what();
-        skipped.push_back(fmt::format("sigma {:.6g}, lambda {:.3g}: {}", row.sigma, row.lambda, last));
+        skipped.push_back(point + ": " + last);
         continue;
       }
     }
     try {
       Plan plan = compile_plan(fit.model, options.plan);
       BudgetSearchResult r;
-      fit.cv = rows;
-      fit.best = idx;
-      fit.model.info.folds = full.model.info.folds;  // the pair was chosen by this cross-validation
-      fit.model.info.cv_score = row.score;
-      fit.cv_seconds = full.cv_seconds;
+      if (!single) {
+        fit.cv = grid.cv;
+        fit.best = c.row;
+        fit.model.info.folds = grid.model.info.folds;  // the point was chosen by this cross-validation
+        fit.model.info.cv_score = grid.cv[c.row].score;
+      }
+      double cv_seconds = 0;
+      for (const auto& g : full) cv_seconds += g.cv_seconds;
+      fit.cv_seconds = cv_seconds;
       r.train = std::move(fit);
       r.plan = std::move(plan);
       r.candidates = tried;
-      r.cv = rows;
+      r.cv = grid.cv;
       r.skipped = std::move(skipped);
       return r;
     } catch (const ParameterError& e) {
       last = e.what();
-      skipped.push_back(fmt::format("sigma {:.6g}, lambda {:.3g}: {}", row.sigma, row.lambda, last));
+      skipped.push_back(point + ": " + last);
     }
   }
   throw ParameterError(fmt::format(
-      "no (sigma, lambda) of the grid gives a model whose encrypted evaluation stays within the tolerance "
+      "no (sigma, lambda{}) of the grid gives a model whose encrypted evaluation stays within the tolerance "
       "({} grid points tried; last reason: {}); add larger lambdas or smaller sigmas to the grid, or loosen "
       "--encrypted-tolerance",
-      tried, last));
+      options.choose_baseline ? ", baseline" : "", tried, last));
 }
 
 }  // namespace encmol::secure

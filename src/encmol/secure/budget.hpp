@@ -17,6 +17,9 @@ namespace encmol::secure {
 struct BudgetSearchOptions {
   ml::TrainOptions train;  // grids as for train_krr (empty sigma grid: train_krr's default)
   PlanOptions plan;        // the tolerance the encrypted evaluation must meet
+  /// Also cross-validate the other baseline (mean only vs per-element) and
+  /// choose it like sigma and lambda; false: keep train.baseline.
+  bool choose_baseline = false;
 };
 
 struct BudgetSearchResult {
@@ -28,10 +31,12 @@ struct BudgetSearchResult {
   std::vector<std::string> skipped;
 };
 
-/// Cross-validates the (sigma, lambda) grid once, then takes grid points in
-/// order of CV score (best first) and returns the first whose final model
-/// compiles into a plan within the tolerance. Throws ParameterError when no
-/// grid point does, naming the smallest sum|alpha| seen and what to change.
+/// Cross-validates the (sigma, lambda) grid once per baseline (one, or both
+/// with choose_baseline; a baseline whose fit is singular, e.g. one
+/// composition for per-element, is skipped), then takes grid points in order
+/// of CV score (best first) and returns the first whose final model compiles
+/// into a plan within the tolerance. Throws ParameterError when none does,
+/// naming the last reason and what to change.
 BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Molecule>& molecules,
                                                      const BudgetSearchOptions& options);
 
