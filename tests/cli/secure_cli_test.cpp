@@ -118,6 +118,14 @@ TEST_F(SecureCli, DoubleBlindFlowMatchesPlainPredictions) {
           " --query-budget 7 --budget-state " + p("budget.json"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("budget"), std::string::npos) << r.err;
+  // While a server holds the budget state, another refuses to run instead of losing counts.
+  {
+    const encmol::core::FileLock held(p("budget.json") + ".lock", "test");
+    r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q") + " -o " +
+            p("x") + " --query-budget 100 --budget-state " + p("budget.json"));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("in use by another encmol process"), std::string::npos) << r.err;
+  }
   // A tampered budget state (a negative count would wrap around) is refused, not trusted.
   encmol::core::write_file_atomic(p("budget_bad.json"), std::string("{\"") + std::string(64, 'a') + "\": -5}\n");
   r = run("evaluate -m " + p("m.model") + " --eval-keys " + p("alice.evk") + " --query " + p("q") + " -o " + p("x") +

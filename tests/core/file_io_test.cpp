@@ -47,6 +47,23 @@ TEST(FileIo, OwnerOnlyFilesAreNotReadableByOthers) {
   fs::remove_all(dir);
 }
 
+TEST(FileIo, FileLockIsExclusiveAndReleasedOnDestruction) {
+  const auto dir = temp_dir();
+  const auto path = dir / "state.lock";
+  {
+    const FileLock first(path, "a test");
+    try {
+      const FileLock second(path, "a test");
+      ADD_FAILURE() << "a second holder got the lock";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("in use by another encmol process"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(FileLock(path, "a test"));  // released with the first holder
+  EXPECT_THROW(FileLock(dir / "missing" / "x.lock", "a test"), IoError);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FileIo, WriteIntoMissingDirectoryFailsClearly) {
   try {
     write_file_atomic("/nonexistent-encmol-dir/x.bin", std::string_view("x"));

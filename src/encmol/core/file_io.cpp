@@ -1,6 +1,7 @@
 #include "encmol/core/file_io.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -144,6 +145,25 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view text,
                     std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
                                                   text.size()),
                     access);
+}
+
+FileLock::FileLock(const std::filesystem::path& path, std::string_view purpose) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0)
+    throw IoError(path.string() + ": cannot open the lock file (" + std::strerror(errno) + ")");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK)
+      throw IoError(path.string() + ": in use by another encmol process (" + std::string(purpose) +
+                    "); run again when it has finished");
+    throw IoError(path.string() + ": cannot lock (" + std::strerror(err) + ")");
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the lock
 }
 
 }  // namespace encmol::core

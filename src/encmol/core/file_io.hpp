@@ -37,4 +37,19 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
 void write_file_atomic(const std::filesystem::path& path, std::string_view text,
                        Access access = Access::Public);
 
+/// An exclusive advisory lock (flock) on `path`, created (mode 0600) if
+/// missing and held until destruction, e.g. around a read-modify-write of a
+/// state file that several processes may share. Never waits: throws IoError
+/// naming the file and `purpose` when another holder has it.
+class FileLock {
+ public:
+  FileLock(const std::filesystem::path& path, std::string_view purpose);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace encmol::core

@@ -519,6 +519,9 @@ void Server::setup(const ml::Model& model) {
             model.baseline.coefficients(static_cast<Eigen::Index>(e), tt) * p.count_scale / p.weight_scale[t];
     }
   }
+  // One server at a time per state file: two would each count from the same start and lose molecules.
+  if (!options_.budget_state.empty())
+    budget_lock_ = std::make_unique<core::FileLock>(options_.budget_state.string() + ".lock", "query-budget state");
   if (!options_.budget_state.empty() && std::filesystem::exists(options_.budget_state)) {
     const std::string text = core::read_file_text(options_.budget_state, 1 << 24);
     try {

@@ -54,6 +54,7 @@
 #include "encmol/ckks/encryptor.hpp"
 #include "encmol/ckks/evaluator.hpp"
 #include "encmol/ckks/keys.hpp"
+#include "encmol/core/file_io.hpp"
 #include "encmol/ml/model.hpp"
 #include "encmol/secure/plan.hpp"
 
@@ -236,6 +237,7 @@ class Server {
   std::vector<std::vector<double>> baseline_;  // per target: slot layout of the baseline / W
   std::vector<double> mask_;
   he::ReplicationLayout layout_;
+  std::unique_ptr<core::FileLock> budget_lock_;  // held while this server owns the budget state file
   std::vector<double> layout_keep_;     // per position of the period (enforce_replication)
   std::vector<double> constant_column_;  // matrix column of the constant slot, at the row slots
   std::vector<std::vector<double>> mean_;  // per target: mean / W at each query's result slot
