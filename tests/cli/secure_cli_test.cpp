@@ -65,6 +65,16 @@ TEST_F(SecureCli, DoubleBlindFlowMatchesPlainPredictions) {
   EXPECT_LE(bound, 0.05);
   // The card holds no training data: it is tiny next to the model.
   EXPECT_LT(fs::file_size(p("card")), 8192u);
+  // The owner can demand more flooding: refused at this tolerance, granted at a looser one.
+  const int flood_bits = plan["flood_bits"].get<int>();
+  CliRun demand = run("card -m " + p("m.model") + " -o " + p("card_f") + " --tolerance 0.05 --min-flood-bits 30");
+  EXPECT_EQ(demand.code, 1);
+  EXPECT_NE(demand.err.find("flooding"), std::string::npos) << demand.err;
+  demand = run("card -m " + p("m.model") + " -o " + p("card_f") + " --tolerance 20 --min-flood-bits " +
+               std::to_string(flood_bits + 8) + " --json");
+  ASSERT_EQ(demand.code, 0) << demand.err;
+  EXPECT_GE(nlohmann::json::parse(demand.out)["flood_bits"].get<int>(), flood_bits + 8);
+  EXPECT_NE(run("card -m " + p("m.model") + " -o " + p("card_f") + " --min-flood-bits 41").code, 0);
 
   r = run("keygen --card " + p("card") + " --secret-key " + p("alice.key") + " --eval-keys " + p("alice.evk"));
   ASSERT_EQ(r.code, 0) << r.err;

@@ -95,6 +95,15 @@ std::string format_number(double value) {
   return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
 }
 
+void add_min_flood_bits_option(CLI::App& app, int& bits) {
+  app.add_option("--min-flood-bits", bits,
+                 "Least noise flooding accepted: each reply's flood has a std of at least 2^B times its noise "
+                 "bound (more hides more of the noise; the plan refuses models that cannot afford it within the "
+                 "tolerance)")
+      ->check(CLI::Range(0, 40))
+      ->capture_default_str();
+}
+
 void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("--threads", options.threads, "Worker threads (0 = all cores)")
       ->capture_default_str()

@@ -63,6 +63,10 @@ std::string format_number(double value);
 
 /// Adds --threads, --quiet and --verbose to `app`.
 void add_global_options(CLI::App& app, GlobalOptions& options);
+
+/// --min-flood-bits B: the encrypted plan must flood replies with noise of at
+/// least 2^B x their noise bound (secure::PlanOptions::min_flood_bits).
+void add_min_flood_bits_option(CLI::App& app, int& bits);
 /// Applies them (thread count, log level); called at the start of every command.
 void apply_global_options(const GlobalOptions& options);
 

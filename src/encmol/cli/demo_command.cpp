@@ -37,6 +37,7 @@ struct DemoArgs {
   std::size_t encrypted = 60;
   double tolerance = 0.01;
   std::uint32_t max_batch = 0;
+  int min_flood_bits = secure::PlanOptions{}.min_flood_bits;
   std::string model_input;
   std::string model_output;
   bool json = false;
@@ -75,6 +76,7 @@ void run_demo(DemoArgs args, const GlobalOptions& global) {
   secure::PlanOptions plan_options;
   plan_options.tolerance = args.tolerance;
   plan_options.max_batch = args.max_batch;
+  plan_options.min_flood_bits = args.min_flood_bits;
   ml::TrainResult result;
   if (!args.model_input.empty()) {
     result.model = ml::Model::load(args.model_input);
@@ -234,6 +236,7 @@ void add_demo_command(CLI::App& app, GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--max-batch", args->max_batch, "Molecules per ciphertext (0 = as many as fit, 1 = no batching)")
       ->capture_default_str();
+  add_min_flood_bits_option(*cmd, args->min_flood_bits);
   cmd->add_option("--model", args->model_input, "Use this model instead of training (must fit the tolerance)");
   cmd->add_option("--model-output", args->model_output, "Also write the trained model here");
   cmd->add_flag("--json", args->json, "Print the report as JSON");

@@ -36,6 +36,7 @@ struct CardArgs {
   double tolerance = 0.0;
   double relative_tolerance = 1e-4;
   std::uint32_t max_batch = 0;
+  int min_flood_bits = secure::PlanOptions{}.min_flood_bits;
   bool json = false;
 };
 
@@ -46,6 +47,7 @@ void run_card(const CardArgs& a, const GlobalOptions& global) {
   o.tolerance = a.tolerance;
   o.relative_tolerance = a.relative_tolerance;
   o.max_batch = a.max_batch;
+  o.min_flood_bits = a.min_flood_bits;
   Stopwatch w;
   const secure::ModelCard card = secure::ModelCard::from_model(model, o);
   card.save(a.output);
@@ -215,6 +217,7 @@ void add_secure_commands(CLI::App& app, GlobalOptions& global) {
         ->capture_default_str();
     cmd->add_option("--max-batch", a->max_batch, "Molecules per ciphertext (0 = as many as fit)")
         ->capture_default_str();
+    add_min_flood_bits_option(*cmd, a->min_flood_bits);
     cmd->add_flag("--json", a->json, "Print the plan as JSON");
     add_global_options(*cmd, global);
     cmd->callback([a, &global] { run_card(*a, global); });

@@ -23,6 +23,7 @@ struct TrainArgs {
   std::size_t test_size = 0;
   bool json = false;
   double encrypted_tolerance = 0.0;  // > 0: choose sigma, lambda under the encrypted error budget
+  int min_flood_bits = secure::PlanOptions{}.min_flood_bits;
 };
 
 void run_train(const TrainArgs& args, const GlobalOptions& global) {
@@ -63,6 +64,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
     budget.train = options;
     budget.choose_baseline = options.baseline;  // --no-baseline: the mean only
     budget.plan.tolerance = args.encrypted_tolerance;
+    budget.plan.min_flood_bits = args.min_flood_bits;
     secure::BudgetSearchResult chosen = secure::choose_hyperparameters_for_budget(train, budget);
     for (const auto& why : chosen.skipped) spdlog::debug("encrypted budget: skipped {}", why);
     spdlog::info("encrypted budget: grid point {} by CV score fits |encrypted - plain| <= {:.3g} (tolerance {:.3g})",
@@ -116,6 +118,7 @@ void add_train_command(CLI::App& app, GlobalOptions& global) {
                   "Choose sigma, lambda and the baseline (best CV score first; --no-baseline: mean only) so that "
                   "encrypted predictions stay within this absolute error of the plain ones (encmol card's plan "
                   "must fit it)");
+  add_min_flood_bits_option(*cmd, args->min_flood_bits);
   add_global_options(*cmd, global);
   cmd->callback([args, &global] { run_train(*args, global); });
 }
