@@ -27,9 +27,40 @@ std::pair<std::size_t, std::size_t> copy_split(std::size_t v) {
   return {high, v - high};
 }
 
+
 int norm_step(long long step, std::size_t slots) {
   const long long s = static_cast<long long>(slots);
   return static_cast<int>(((step % s) + s) % s);
+}
+
+// out[s] = sum_{k < count} ct[s + k*unit] (indices mod slots; unit may be negative) for count = 2^a or
+// 2^a + 2^b: a doubling rotations by unit*2^t, then one more: by unit for 2^a + 1 (shift the 2^a-term sum by
+// one and add ct: no new step), by unit*2^a for 2^a + 2^b (add the 2^b-term partial sum moved past the 2^a
+// terms). Slot sums use unit 1; enforce_replication uses unit C on a ciphertext that is zero outside the kept
+// blocks (each kept block lands k*C slots before itself), replicate unit -period.
+std::vector<int> strided_sum_steps(std::size_t count, long long unit, std::size_t slots) {
+  const auto [high, low] = copy_split(count);
+  std::vector<int> s;
+  for (std::size_t c = 1; c < high; c *= 2) s.push_back(norm_step(static_cast<long long>(c) * unit, slots));
+  if (low == 1) s.push_back(norm_step(unit, slots));
+  if (low > 1) s.push_back(norm_step(static_cast<long long>(high) * unit, slots));
+  return s;
+}
+
+Ciphertext strided_sum(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t count, long long unit,
+                       const ckks::GaloisKeys& gk) {
+  const std::size_t S = ev.context().slots();
+  const std::vector<int> steps = strided_sum_steps(count, unit, S);
+  const auto [high, low] = copy_split(count);
+  Ciphertext r = ct, part = ct;  // part: the sum over the first `low` terms
+  std::size_t t = 0;
+  for (std::size_t c = 1; c < high; c *= 2, ++t) {
+    r = ev.add(r, ev.rotate(r, steps[t], gk));
+    if (2 * c == low) part = r;
+  }
+  if (low == 1) return ev.add(ev.rotate(r, steps[t], gk), ct);
+  if (low > 1) return ev.add(r, ev.rotate(part, steps[t], gk));
+  return r;
 }
 
 void check_pow2(std::size_t v, const char* what) {
@@ -424,23 +455,12 @@ Ciphertext sum_slots(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_
   check_sum_block(block);
   if (block > S)
     throw InputError("he: slot-sum block " + std::to_string(block) + " exceeds the slot count");
-  const auto [high, low] = copy_split(block);
-  Ciphertext r = ct, part = ct;  // part: the sums over `low` slots (2^a + 2^b blocks)
-  for (std::size_t step = 1; step < high; step *= 2) {
-    r = ev.add(r, ev.rotate(r, static_cast<int>(step), gk));
-    if (2 * step == low) part = r;
-  }
-  if (low > 0) r = ev.add(r, ev.rotate(part, static_cast<int>(high), gk));
-  return r;
+  return strided_sum(ev, ct, block, 1, gk);
 }
 
 std::vector<int> sum_slots_steps(std::size_t block, std::size_t slots) {
   check_sum_block(block);
-  const auto [high, low] = copy_split(block);
-  std::vector<int> s;
-  for (std::size_t step = 1; step < high; step *= 2) s.push_back(static_cast<int>(step));
-  if (low > 0) s.push_back(static_cast<int>(high));
-  return merge_steps({s}, slots);
+  return merge_steps({strided_sum_steps(block, 1, slots)}, slots);
 }
 
 Ciphertext replicate(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t period,
@@ -450,18 +470,12 @@ Ciphertext replicate(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_
   if (period == 0 || period * copies > S)
     throw InputError("he: replicate: " + std::to_string(copies) + " copies of " +
                      std::to_string(period) + " slots do not fit " + std::to_string(S));
-  Ciphertext r = ct;
-  for (std::size_t c = 1; c < copies; c *= 2)
-    r = ev.add(r, ev.rotate(r, norm_step(-static_cast<long long>(period * c), S), gk));
-  return r;
+  return strided_sum(ev, ct, copies, -static_cast<long long>(period), gk);
 }
 
 std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::size_t slots) {
   check_pow2(copies, "the number of copies");
-  std::vector<int> s;
-  for (std::size_t c = 1; c < copies; c *= 2)
-    s.push_back(norm_step(-static_cast<long long>(period * c), slots));
-  return merge_steps({s}, slots);
+  return merge_steps({strided_sum_steps(copies, -static_cast<long long>(period), slots)}, slots);
 }
 
 // ---------------------------------------------------------------- layout enforcement
@@ -502,17 +516,11 @@ ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::
 }
 
 std::vector<int> ReplicationLayout::galois_steps() const {
-  const auto [high, low] = copy_split(copies);
-  std::vector<int> s;
-  for (std::size_t c = 1; c < high; c *= 2) s.push_back(static_cast<int>(c * period));
-  if (low == 1) s.push_back(static_cast<int>(period));               // 2^a + 1: shift by one block
-  if (low > 1) s.push_back(static_cast<int>(high * period));         // 2^a + 2^b: the 2^b copies moved
-  return merge_steps({s}, slots);
+  return merge_steps({strided_sum_steps(copies, static_cast<long long>(period), slots)}, slots);
 }
 
 std::size_t ReplicationLayout::rotations() const {
-  const auto [high, low] = copy_split(copies);
-  return static_cast<std::size_t>(std::countr_zero(high)) + (low > 0 ? 1 : 0);
+  return strided_sum_steps(copies, static_cast<long long>(period), slots).size();
 }
 
 Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& enc,
@@ -536,23 +544,9 @@ Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& e
     const double q = static_cast<double>(ev.context().modulus(ct.level).value());
     one = ev.multiply_plain(ct, enc.encode(keep_slots, q, ct.level));
   }
-  // Left rotations by C * 2^t: the copies spread from the last block of each
-  // window towards its first, never past it.
-  const auto [high, low] = copy_split(layout.copies);
-  Ciphertext r = one, part;  // part: the first `low` copies (blocks [copies - low, copies))
-  if (low == 1) part = one;
-  for (std::size_t c = 1; c < high; c *= 2) {
-    r = ev.add(r, ev.rotate(r, static_cast<int>(c * C), gk));
-    if (2 * c == low) part = r;
-  }
-  if (low == 1) {
-    // r covers blocks [1, copies): shift it by one block and put the kept block back at the end.
-    r = ev.add(ev.rotate(r, static_cast<int>(C), gk), one);
-  } else if (low > 1) {
-    // r covers [low, copies); the `low` copies in [copies - low, copies) moved by `high` blocks fill [0, low).
-    r = ev.add(r, ev.rotate(part, static_cast<int>(high * C), gk));
-  }
-  return r;
+  // Left rotations by multiples of C: the copies spread from the last block of
+  // each window towards its first, never past it.
+  return strided_sum(ev, one, layout.copies, static_cast<long long>(C), gk);
 }
 
 Ciphertext multiply_vector(const ckks::Evaluator& ev, const ckks::Encoder& enc,

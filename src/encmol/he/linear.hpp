@@ -177,8 +177,8 @@ class MatVecOperator {
 /// out[s] = sum_{k < block} ct[s + k] (indices mod slots): every slot that
 /// starts a block holds that block's sum; block = slots sums everything (each
 /// slot then holds the total). block <= slots of the form 2^a (a sequential
-/// rotations by 1, 2, ..., 2^(a-1)) or 2^a + 2^b, b < a (one more, by 2^a,
-/// of the partial sums over 2^b). Depth 0.
+/// rotations by 1, 2, ..., 2^(a-1)) or 2^a + 2^b, b < a (one more: by 1 for
+/// 2^a + 1, by 2^a otherwise). Depth 0.
 ckks::Ciphertext sum_slots(const ckks::Evaluator& ev, const ckks::Ciphertext& ct, std::size_t block,
                            const ckks::GaloisKeys& gk);
 std::vector<int> sum_slots_steps(std::size_t block, std::size_t slots);
