@@ -158,6 +158,11 @@ Ciphertext bring_to(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t
     r.scale = scale;
     return r;
   }
+  if (ct.level > level && std::fabs(ct.scale / scale - 1.0) <= tol) {
+    Ciphertext r = ev.mod_drop_to(ct, level);  // same scale: dropping primes is exact, no product needed
+    r.scale = scale;
+    return r;
+  }
   if (ct.level <= level)
     throw ParameterError("he: cannot move a ciphertext at level " + std::to_string(ct.level) +
                          " (scale 2^" + std::to_string(std::log2(ct.scale)) + ") to level " +

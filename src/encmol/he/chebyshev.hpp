@@ -111,9 +111,10 @@ ckks::Ciphertext evaluate_chebyshev_weighted(const ckks::Evaluator& ev, const ck
                                              const ckks::RelinKey& rk,
                                              const ChebyshevEvalOptions& options = {});
 
-/// Moves `ct` to exactly (level, scale): a no-op when both already match,
-/// otherwise drops to level+1, multiplies by the integer round(scale*q/ct.scale)
-/// and rescales (so it needs ct.level > level). Throws ParameterError otherwise.
+/// Moves `ct` to exactly (level, scale): a no-op when both already match, a
+/// modulus drop when only the level differs, otherwise drops to level+1,
+/// multiplies by the integer round(scale*q/ct.scale) and rescales (so it needs
+/// ct.level > level). Throws ParameterError otherwise.
 ckks::Ciphertext bring_to(const ckks::Evaluator& ev, const ckks::Ciphertext& ct, std::size_t level,
                           double scale);
 

@@ -29,14 +29,12 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
   std::vector<std::string> skipped;
   std::string last;
   // Cross-validation (and the fit at its best point) per baseline.
-  std::vector<bool> variant_baseline;
   std::vector<ml::TrainResult> full;
   for (bool per_element : baselines) {
     ml::TrainOptions o = options.train;
     o.baseline = per_element;
     try {
       full.push_back(ml::train_krr(molecules, o));
-      variant_baseline.push_back(per_element);
     } catch (const ParameterError& e) {
       if (baselines.size() == 1) throw;
       last = e.what();
@@ -72,18 +70,19 @@ BudgetSearchResult choose_hyperparameters_for_budget(const std::vector<chem::Mol
   for (const Candidate& c : order) {
     ++tried;
     const ml::TrainResult& grid = full[c.variant];
+    const bool per_element = grid.model.baseline.per_element;
     const bool single = c.row >= grid.cv.size();
     const std::string point =
-        single ? baseline_name(variant_baseline[c.variant])
+        single ? baseline_name(per_element)
                : fmt::format("sigma {:.6g}, lambda {:.3g}, {}", grid.cv[c.row].sigma, grid.cv[c.row].lambda,
-                             baseline_name(variant_baseline[c.variant]));
+                             baseline_name(per_element));
     ml::TrainResult fit;
     if (single || c.row == grid.best) {
       fit = grid;  // the grid's own pick is already fitted on all molecules
     } else {
       const ml::CvRow& row = grid.cv[c.row];
       ml::TrainOptions one = options.train;
-      one.baseline = variant_baseline[c.variant];
+      one.baseline = per_element;
       if (row.sigma > 0) one.sigmas = {row.sigma};
       one.lambdas = {row.lambda};
       one.progress = {};

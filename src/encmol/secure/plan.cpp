@@ -314,6 +314,11 @@ std::vector<double> query_vector(const Plan& plan, const std::vector<double>& fe
 
 namespace {
 
+// Slots of one query window as the server rebuilds it (at least rows + C - 1), whatever the ring.
+std::size_t window_slots(std::size_t rows, std::size_t period) {
+  return he::plan_replication(rows + period - 1, period, 1, std::size_t{1} << 30).stride();
+}
+
 // mt_alpha[t] = || |M|^T |alpha_t| ||_2 and alpha_l2[t] =
 // ||alpha_t||_2 (both times U^deg): the noise of the encrypted input enters every kernel value through the
 // same slots (correlated), the noise each later operation adds is independent from slot to slot.
@@ -380,12 +385,10 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   } else {
     kdepth = 1;  // linear: k = y, the weights cost their own level
   }
-  // enforce the layout + matrix-vector product + kernel and weights + result mask
-  p.depth = 1 + 1 + kdepth + 1;
+  // layout mask and matrix-vector product (two rescales) + kernel and weights + result mask
+  p.depth = 2 + kdepth + 1;
 
-  // Slots for one query window as the server rebuilds it (at least rows + C - 1).
-  const std::size_t stride_min =
-      he::plan_replication(p.rows + p.period - 1, p.period, 1, std::size_t{1} << 30).stride();
+  const std::size_t stride_min = window_slots(p.rows, p.period);
   ckks::CircuitOptions co;
   co.integer_bits = integer_bits;
   try {
@@ -397,8 +400,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   p.slots = p.params.slots();
   // Batching: rows padded so that each query's stride covers a whole sum block.
   std::size_t rows_b = std::max(n, p.sum_block > p.period - 1 ? p.sum_block - (p.period - 1) : n);
-  std::size_t q =
-      p.slots / he::plan_replication(rows_b + p.period - 1, p.period, 1, std::size_t{1} << 30).stride();
+  std::size_t q = p.slots / window_slots(rows_b, p.period);
   if (opt.max_batch > 0) q = std::min<std::size_t>(q, opt.max_batch);
   if (q >= 2) {
     p.rows = rows_b;

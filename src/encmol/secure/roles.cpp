@@ -638,8 +638,7 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
     // The baseline is linear in xh: one plaintext product near the top, dropped to the kernel's level.
     if (!p.count_elements.empty()) {
       const ckks::Ciphertext base = he::multiply_vector(ev, *encoder_, xr, baseline_[t]);
-      s = ev.add(s, std::fabs(base.scale / s.scale - 1.0) < 1e-12 ? ev.mod_drop_to(base, weighted_level)
-                                                                  : he::bring_to(ev, base, weighted_level, s.scale));
+      s = ev.add(s, he::bring_to(ev, base, weighted_level, s.scale));
     }
     s = ev.add_plain(s, encoder_->encode(mean_[t], s.scale, s.level));
     s = he::sum_slots(ev, s, p.sum_block, keys.galois);
