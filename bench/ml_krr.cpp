@@ -11,6 +11,7 @@
 #include "encmol/chem/representation.hpp"
 #include "encmol/core/parallel.hpp"
 #include "encmol/ml/kernels.hpp"
+#include "encmol/ml/baseline.hpp"
 #include "encmol/ml/krr.hpp"
 #include "encmol/ml/split.hpp"
 #include "encmol/ml/train.hpp"

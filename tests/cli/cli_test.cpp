@@ -76,7 +76,8 @@ TEST_F(CliTest, TrainInfoPredictRoundTrip) {
   ASSERT_EQ(info.code, 0) << info.err;
   const auto ji = nlohmann::json::parse(info.out);
   EXPECT_EQ(ji["training_size"], 120);
-  EXPECT_EQ(ji["targets"][0], "ae_pbe0");
+  EXPECT_EQ(ji["targets"][0]["name"], "ae_pbe0");
+  EXPECT_EQ(ji["family"], "krr");
   EXPECT_EQ(ji["kernel"]["kind"], "laplacian");
   const auto text_info = run("info " + path("m.encmol"));
   EXPECT_NE(text_info.out.find("Coulomb"), std::string::npos) << text_info.out;

@@ -1,3 +1,4 @@
+#include "encmol/ml/baseline.hpp"
 #include "encmol/ml/krr.hpp"
 
 #include <gtest/gtest.h>

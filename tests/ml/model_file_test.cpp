@@ -8,6 +8,7 @@
 #include "encmol/core/binary.hpp"
 #include "encmol/core/error.hpp"
 #include "encmol/core/file_io.hpp"
+#include "encmol/chem/readers.hpp"
 #include "encmol/ml/model.hpp"
 #include "encmol/ml/train.hpp"
 #include "ml_test_util.hpp"
@@ -65,20 +66,23 @@ TEST_F(ModelFile, RoundTripGivesBitIdenticalPredictions) {
   const Model back = Model::load(p);
   EXPECT_TRUE(back.predict(mols_) == model_.predict(mols_));
   EXPECT_EQ(back.representation, model_.representation);
-  EXPECT_EQ(back.kernel, model_.kernel);
-  EXPECT_EQ(back.lambda, model_.lambda);
+  EXPECT_EQ(back.family(), ModelFamily::GlobalKrr);
+  EXPECT_EQ(back.global_krr().kernel, model_.global_krr().kernel);
+  EXPECT_EQ(back.global_krr().lambda, model_.global_krr().lambda);
   EXPECT_EQ(back.targets, model_.targets);
   EXPECT_EQ(back.units, model_.units);
-  EXPECT_TRUE(back.training_features == model_.training_features);
-  EXPECT_TRUE(back.alpha == model_.alpha);
+  EXPECT_EQ(back.training_size(), 50u);
+  EXPECT_TRUE(back.global_krr().training_features == model_.global_krr().training_features);
+  EXPECT_TRUE(back.global_krr().alpha == model_.global_krr().alpha);
   EXPECT_TRUE(back.baseline.coefficients == model_.baseline.coefficients);
   EXPECT_EQ(back.info.dataset, "synthetic");
   EXPECT_EQ(back.info.seed, 77u);
   EXPECT_EQ(back.info.folds, 2u);
   EXPECT_EQ(back.describe(), model_.describe());
   EXPECT_NE(back.describe().find("energy (Ha)"), std::string::npos);
-  EXPECT_NE(back.describe().find("sum|alpha|"), std::string::npos);
-  EXPECT_NE(back.describe_json().find("\"sum_abs_alpha\""), std::string::npos);
+  EXPECT_NE(back.describe().find("family: krr"), std::string::npos);
+  EXPECT_TRUE(back.describe_json().contains("sum_abs_alpha"));
+  EXPECT_EQ(back.describe_json()["family"], "krr");
   EXPECT_EQ(back.describe_json(), model_.describe_json());
   // Saving again gives the same bytes (deterministic encoding).
   EXPECT_EQ(encode_model(back), encode_model(model_));
@@ -104,11 +108,12 @@ TEST_F(ModelFile, BitFlipsAreRejected) {
 TEST_F(ModelFile, WrongKindVersionAndTrailingDataAreRejected) {
   const core::Bytes payload = encode_model(model_);
   expect_rejected(core::seal_envelope(core::make_kind("CTXT"), 1, payload), "wrong kind");
-  expect_rejected(core::seal_envelope(kModelKind, 2, payload), "version 2");
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion + 1, payload), "newer version");
+  expect_rejected(core::seal_envelope(kModelKind, 1, payload), "version 2 payload labelled version 1");
   expect_rejected(core::seal_envelope(kModelKind, 0, payload), "version 0");
   core::Bytes longer = payload;
   longer.push_back(0);
-  expect_rejected(core::seal_envelope(kModelKind, 1, longer), "trailing byte");
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion, longer), "trailing byte");
   expect_rejected(core::Bytes(100, 0x41), "not an envelope");
 }
 
@@ -118,7 +123,7 @@ TEST_F(ModelFile, ValidChecksumButBadContentIsRejected) {
   // Last 8 bytes of alpha are just before the provenance; simpler: NaN in
   // the first training value. Find it: the spec, kernel, lambda ... are
   // variable-length, so locate the first training value by its bytes.
-  const double first = model_.training_features(0, 0);
+  const double first = model_.global_krr().training_features(0, 0);
   std::uint8_t pattern[8];
   std::memcpy(pattern, &first, 8);
   auto it = std::search(payload.begin(), payload.end(), pattern, pattern + 8);
@@ -126,20 +131,48 @@ TEST_F(ModelFile, ValidChecksumButBadContentIsRejected) {
   core::Bytes nan_payload = payload;
   const double nan = std::nan("");
   std::memcpy(&nan_payload[static_cast<std::size_t>(it - payload.begin())], &nan, 8);
-  expect_rejected(core::seal_envelope(kModelKind, 1, nan_payload), "NaN feature");
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion, nan_payload), "NaN feature");
   // A huge molecule count right before it (u64 n, u64 d precede the values).
   core::Bytes huge = payload;
   const std::size_t n_at = static_cast<std::size_t>(it - payload.begin()) - 16;
   const std::uint64_t big = std::uint64_t{1} << 39;
   std::memcpy(&huge[n_at], &big, 8);
-  expect_rejected(core::seal_envelope(kModelKind, 1, huge), "huge n");
-  // Unknown kernel kind: the byte right after the representation spec.
-  core::ByteWriter w;
-  model_.representation.write(w);
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion, huge), "huge n");
+  // Unknown family: the first byte.
+  core::Bytes bad_family = payload;
+  bad_family[0] = 99;
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion, bad_family), "family 99");
+  // Unknown kernel kind: the first byte of the body (found by its offset in a
+  // re-encoding of the body alone).
+  core::ByteWriter body;
+  model_.global_krr().write(body);
+  const auto body_at = payload.size() - body.size() - 8 /* training size */ -
+                       (8 + 9) /* data set */ - 8 - 4 - 8 - (8 + std::string(model_.info.encmol_version).size());
+  ASSERT_EQ(payload[body_at], static_cast<std::uint8_t>(KernelKind::Gaussian));
   core::Bytes bad_kernel = payload;
-  bad_kernel[w.size()] = 9;
-  expect_rejected(core::seal_envelope(kModelKind, 1, bad_kernel), "kernel kind 9");
-  expect_rejected(core::seal_envelope(kModelKind, 1, core::Bytes{}), "empty payload");
+  bad_kernel[body_at] = 9;
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion, bad_kernel), "kernel kind 9");
+  expect_rejected(core::seal_envelope(kModelKind, kModelFormatVersion, core::Bytes{}), "empty payload");
+}
+
+// A file written by encmol 0.1 (format 1, global KRR on Bag of Bonds, 30 QM7
+// molecules, two targets) still loads and predicts what 0.1 predicted.
+TEST(ModelFileV1, StillLoadsAndPredictsTheSame) {
+  const Model m = Model::load(fs::path(ENCMOL_SOURCE_DIR) / "tests/data/model_v1_bob.encmol");
+  EXPECT_EQ(m.family(), ModelFamily::GlobalKrr);
+  EXPECT_EQ(m.training_size(), 30u);
+  EXPECT_EQ(m.targets, (std::vector<std::string>{"ae_pbe0", "ae_dftb"}));
+  EXPECT_EQ(m.global_krr().kernel.sigma, 50.0);
+  const auto mols = chem::read_molecules(fs::path(ENCMOL_SOURCE_DIR) / "data/qm7.xyz.gz");
+  const std::vector<chem::Molecule> first(mols.begin(), mols.begin() + 3);
+  const Eigen::MatrixXd p = m.predict(first);
+  // Printed by encmol 0.1's `encmol predict` on the same molecules.
+  EXPECT_NEAR(p(0, 0), -417.0310227037481, 1e-9);
+  EXPECT_NEAR(p(1, 1), -730.8358255995574, 1e-9);
+  EXPECT_NEAR(p(2, 0), -563.0832848781016, 1e-9);
+  // Re-saved, it is a format-2 file with the same predictions.
+  const Model again = decode_model(encode_model(m), "re-encoded");
+  EXPECT_TRUE(again.predict(first) == p);
 }
 
 TEST_F(ModelFile, MissingFileIsAnIoError) {

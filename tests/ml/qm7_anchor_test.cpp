@@ -17,6 +17,7 @@
 #include <random>
 
 #include "encmol/chem/readers.hpp"
+#include "encmol/ml/baseline.hpp"
 #include "encmol/ml/krr.hpp"
 #include "encmol/ml/split.hpp"
 #include "encmol/ml/train.hpp"
@@ -95,7 +96,7 @@ AnchorResult anchor(chem::RepresentationKind rep, double sigma, const Split& spl
   out.pipeline_mae = e.mae[0];
   std::printf("[anchor] %-3s sigma=%-8g reference MAE %.4f, pipeline MAE %.4f RMSE %.4f kcal/mol, sum|alpha| %.4g\n",
               std::string(chem::to_string(rep)).c_str(), sigma, out.reference_mae, e.mae[0], e.rmse[0],
-              r.model.sum_abs_alpha()(0));
+              r.model.global_krr().sum_abs_alpha()(0));
   return out;
 }
 

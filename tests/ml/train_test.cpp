@@ -1,3 +1,4 @@
+#include "encmol/ml/krr.hpp"
 #include "encmol/ml/train.hpp"
 
 #include <gtest/gtest.h>
@@ -102,7 +103,7 @@ TEST(TrainKrr, MultiTargetWithCvAndPredict) {
       const std::size_t grid = (kernel == KernelKind::Gaussian || kernel == KernelKind::Laplacian) ? 16 : 2;
       EXPECT_EQ(r.cv.size(), grid);
       EXPECT_EQ(r.model.training_size(), 120u);
-      EXPECT_EQ(r.model.alpha.cols(), 2);
+      EXPECT_EQ(r.model.global_krr().alpha.cols(), 2);
       EXPECT_EQ(r.model.info.folds, 3u);
       const Eigen::MatrixXd p = r.model.predict(test);
       const Eigen::MatrixXd y = label_matrix(test, opt.targets);
@@ -110,7 +111,7 @@ TEST(TrainKrr, MultiTargetWithCvAndPredict) {
       // Dressed atoms explain most of the energy; the kernel must do better than it.
       const Errors base = prediction_errors(r.model.baseline.evaluate(test), y);
       EXPECT_LT(e.mae[0], base.mae[0]) << to_string(kernel) << " " << chem::to_string(rep);
-      EXPECT_EQ(r.model.sum_abs_alpha().size(), 2);
+      EXPECT_EQ(r.model.global_krr().sum_abs_alpha().size(), 2);
       ASSERT_EQ(r.cv[r.best].sum_abs_alpha.size(), 2u);
       EXPECT_GT(r.cv[r.best].sum_abs_alpha[0], 0.0);
     }

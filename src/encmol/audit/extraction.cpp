@@ -168,7 +168,7 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
     all.insert(all.end(), eval.begin(), eval.end());
     std::vector<double> labels = answers;
     labels.resize(all.size(), 0.0);  // evaluation molecules are never trained on
-    const KrrEngine engine(all, victim.representation, victim.kernel, std::move(labels),
+    const KrrEngine engine(all, victim.representation, victim.global_krr().kernel, std::move(labels),
                            victim.baseline.per_element);
     std::vector<std::size_t> eval_idx(eval.size());
     for (std::size_t i = 0; i < eval.size(); ++i) eval_idx[i] = max_q + i;
@@ -178,7 +178,7 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
       for (std::size_t i = 0; i < budgets[b]; ++i) train[i] = i;
       ExtractionPoint point;
       point.queries = budgets[b];
-      score(engine.fit_predict(train, {victim.lambda}, eval_idx)[0], point);
+      score(engine.fit_predict(train, {victim.global_krr().lambda}, eval_idx)[0], point);
       point.seconds = seconds_since(t0);
       report.points.push_back(point);
       if (options.progress) options.progress("extraction", static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
@@ -193,7 +193,7 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
       ml::TrainOptions to;
       to.representation = victim.representation.kind();
       to.representation_options = chem::capacity_for(eval);
-      to.kernel = victim.kernel.kind;
+      to.kernel = victim.global_krr().kernel.kind;
       to.baseline = victim.baseline.per_element;
       to.targets = {key};
       to.seed = options.seed;

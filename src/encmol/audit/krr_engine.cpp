@@ -1,6 +1,7 @@
 #include "encmol/audit/krr_engine.hpp"
 
 #include "encmol/core/error.hpp"
+#include "encmol/ml/baseline.hpp"
 #include "encmol/ml/krr.hpp"
 
 namespace encmol::audit {

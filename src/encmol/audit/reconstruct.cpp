@@ -479,7 +479,7 @@ std::vector<std::optional<std::size_t>> match_training_rows(const ml::Model& mod
   }
   std::vector<std::optional<std::size_t>> out(model.training_size());
   for (std::size_t r = 0; r < out.size(); ++r) {
-    const auto* p = model.training_features.row(static_cast<Eigen::Index>(r)).data();
+    const auto* p = model.global_krr().training_features.row(static_cast<Eigen::Index>(r)).data();
     const auto it = index.find(std::vector<double>(p, p + dim));
     if (it != index.end()) out[r] = it->second;
   }
@@ -495,11 +495,11 @@ ReconstructionReport reconstruct_model(const ml::Model& model,
   report.training_rows = model.training_size();
   const std::size_t n = options.limit ? std::min(options.limit, report.training_rows) : report.training_rows;
   report.attempted = n;
-  if (static_cast<std::size_t>(model.training_features.rows()) != report.training_rows ||
-      static_cast<std::size_t>(model.training_features.cols()) != model.representation.dimension()) {
+  if (static_cast<std::size_t>(model.global_krr().training_features.rows()) != report.training_rows ||
+      static_cast<std::size_t>(model.global_krr().training_features.cols()) != model.representation.dimension()) {
     throw InputError("the model's training representations (" +
-                     std::to_string(model.training_features.rows()) + " x " +
-                     std::to_string(model.training_features.cols()) +
+                     std::to_string(model.global_krr().training_features.rows()) + " x " +
+                     std::to_string(model.global_krr().training_features.cols()) +
                      ") do not match its representation; the model file is inconsistent");
   }
   std::vector<std::optional<std::size_t>> matches;
@@ -509,7 +509,7 @@ ReconstructionReport reconstruct_model(const ml::Model& model,
   core::parallel_for(n, [&](std::size_t r) {
     ReconstructedItem& item = report.items[r];
     item.row = r;
-    const std::span<const double> features(model.training_features.row(static_cast<Eigen::Index>(r)).data(), dim);
+    const std::span<const double> features(model.global_krr().training_features.row(static_cast<Eigen::Index>(r)).data(), dim);
     const std::string label = "training row " + std::to_string(r + 1);
     std::vector<PairDistances> recovered_pairs;
     if (report.kind == chem::RepresentationKind::CoulombMatrix) {

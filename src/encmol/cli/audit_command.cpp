@@ -232,8 +232,8 @@ audit::MembershipSetup setup_from_model(const ml::Model& model, const std::vecto
   }
   if (skipped) spdlog::info("{} molecules the model cannot represent are left out", skipped);
   setup.representation = model.representation;
-  setup.kernel = model.kernel;
-  setup.lambda = model.lambda;
+  setup.kernel = model.global_krr().kernel;
+  setup.lambda = model.global_krr().lambda;
   setup.per_element_baseline = model.baseline.per_element;
   setup.target = target.empty() ? model.targets.front() : target;
   return setup;
@@ -265,8 +265,8 @@ audit::MembershipSetup setup_fresh(std::vector<chem::Molecule> data, const Membe
   spdlog::info("training the target model on {} of {} molecules", members.size(), data.size());
   const ml::TrainResult result = ml::train_krr(members, options);
   setup.representation = result.model.representation;
-  setup.kernel = result.model.kernel;
-  setup.lambda = result.model.lambda;
+  setup.kernel = result.model.global_krr().kernel;
+  setup.lambda = result.model.global_krr().lambda;
   setup.per_element_baseline = options.baseline;
   setup.target = options.targets.front();
   setup.population = std::move(data);
@@ -584,8 +584,8 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
   auto sibling = [&](const std::string& suffix) { return (dir / (stem + suffix)).string(); };
   std::ostringstream md;
   md << "# encmol privacy audit\n\n";
-  md << "- model: `" << args.model << "` — " << model.representation.describe() << "; " << model.kernel.describe()
-     << ", lambda " << format_number(model.lambda) << "; " << model.training_size() << " training molecules; targets";
+  md << "- model: `" << args.model << "` — " << model.representation.describe() << "; " << model.global_krr().kernel.describe()
+     << ", lambda " << format_number(model.global_krr().lambda) << "; " << model.training_size() << " training molecules; targets";
   for (const auto& t : model.targets) md << " " << t;
   md << "\n- data: ";
   for (const auto& d : args.data.empty() ? std::vector<std::string>{"bundled QM7"} : args.data) md << "`" << d << "` ";

@@ -80,8 +80,8 @@ void run_demo(DemoArgs args, const GlobalOptions& global) {
   ml::TrainResult result;
   if (!args.model_input.empty()) {
     result.model = ml::Model::load(args.model_input);
-    result.sigma = result.model.kernel.sigma;
-    result.lambda = result.model.lambda;
+    result.sigma = result.model.global_krr().kernel.sigma;
+    result.lambda = result.model.global_krr().lambda;
   } else {
     secure::BudgetSearchOptions budget;
     budget.train = options;

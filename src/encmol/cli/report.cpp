@@ -22,7 +22,7 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
   const ml::Model& model = result.model;
   std::ostringstream out;
   out << "model: " << model.representation.describe() << "\n";
-  out << "kernel: " << model.kernel.describe() << ", lambda = " << format_number(result.lambda)
+  out << "kernel: " << model.global_krr().kernel.describe() << ", lambda = " << format_number(result.lambda)
       << ", trained on " << model.training_size() << " molecules\n";
   if (!result.cv.empty()) {
     std::vector<std::size_t> order(result.cv.size());
@@ -48,7 +48,7 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
     }
   }
   for (const auto& warning : result.warnings) out << "warning: " << warning << "\n";
-  const Eigen::VectorXd sums = model.sum_abs_alpha();
+  const Eigen::VectorXd sums = model.global_krr().sum_abs_alpha();
   for (std::size_t t = 0; t < model.targets.size(); ++t) {
     out << fmt::format("target {}: sum|alpha| = {:.4g}", model.targets[t], sums[static_cast<Eigen::Index>(t)]);
     if (held_out != nullptr) {
@@ -70,13 +70,13 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
   const ml::Model& model = result.model;
   nlohmann::json j;
   j["representation"] = model.representation.describe();
-  j["kernel"] = std::string(ml::to_string(model.kernel.kind));
+  j["kernel"] = std::string(ml::to_string(model.global_krr().kernel.kind));
   j["sigma"] = result.sigma;
   j["lambda"] = result.lambda;
   j["training_size"] = model.training_size();
   j["targets"] = model.targets;
   j["units"] = model.units;
-  const Eigen::VectorXd sums = model.sum_abs_alpha();
+  const Eigen::VectorXd sums = model.global_krr().sum_abs_alpha();
   j["sum_abs_alpha"] = std::vector<double>(sums.data(), sums.data() + sums.size());
   nlohmann::json cv = nlohmann::json::array();
   for (const auto& row : result.cv) {

@@ -1,61 +1,89 @@
 #include "encmol/ml/model.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
-
-#include <nlohmann/json.hpp>
 
 #include "encmol/chem/elements.hpp"
 #include "encmol/core/error.hpp"
 #include "encmol/ml/model_file.hpp"
 
 namespace encmol::ml {
+namespace {
 
-Eigen::VectorXd Model::sum_abs_alpha() const { return alpha.cwiseAbs().colwise().sum().transpose(); }
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+}  // namespace
+
+std::string_view to_string(ModelFamily family) {
+  switch (family) {
+    case ModelFamily::GlobalKrr: return "krr";
+  }
+  return "unknown";
+}
+
+ModelFamily parse_model_family(std::string_view name) {
+  const std::string n = lower(name);
+  if (n == "krr" || n == "global-krr") return ModelFamily::GlobalKrr;
+  throw InputError("unknown model family '" + std::string(name) + "': use 'krr' (global kernel ridge regression)");
+}
+
+ModelFamily Model::family() const {
+  return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; }}, body);
+}
+
+const GlobalKrr& Model::global_krr() const {
+  if (const auto* p = std::get_if<GlobalKrr>(&body)) return *p;
+  throw ParameterError("this operation supports global kernel ridge regression models only; the model is of family '" +
+                       std::string(to_string(family())) + "'");
+}
+
+GlobalKrr& Model::global_krr() {
+  return const_cast<GlobalKrr&>(static_cast<const Model&>(*this).global_krr());
+}
 
 void Model::validate() const {
-  kernel.validate();
-  const auto n = alpha.rows();
   const auto t = static_cast<Eigen::Index>(targets.size());
   auto fail = [](const std::string& what) { throw ParameterError("invalid model: " + what); };
   if (targets.empty()) fail("no targets");
   if (units.size() != targets.size()) fail("units and targets differ in length");
   if (label_scale.size() != targets.size()) fail("label scales and targets differ in length");
-  if (alpha.cols() != t) fail("alpha has " + std::to_string(alpha.cols()) + " columns for " +
-                              std::to_string(t) + " targets");
-  if (n == 0) fail("no training molecules");
-  if (training_features.rows() != n) fail("training features and alpha differ in rows");
-  if (static_cast<std::size_t>(training_features.cols()) != representation.dimension()) {
-    fail("training features do not match the representation dimension");
-  }
-  if (!std::isfinite(lambda) || lambda < 0) fail("lambda is not finite and >= 0");
-  if (baseline.mean.size() != t) fail("baseline mean does not match the targets");
+  if (info.training_size == 0) fail("no training molecules");
   for (double v : label_scale) {
     if (!std::isfinite(v) || !(v > 0)) fail("label scales must be finite and > 0");
   }
+  if (baseline.mean.size() != t) fail("baseline mean does not match the targets");
   if (baseline.per_element && baseline.elements.empty()) fail("per-element baseline without elements");
   if (baseline.per_element &&
       (baseline.coefficients.rows() != static_cast<Eigen::Index>(baseline.elements.size()) ||
        baseline.coefficients.cols() != t)) {
     fail("baseline coefficients do not match elements x targets");
   }
-  if (!alpha.allFinite() || !training_features.allFinite() || !baseline.mean.allFinite() ||
-      (baseline.per_element && !baseline.coefficients.allFinite())) {
-    fail("non-finite values");
+  if (!baseline.mean.allFinite() || (baseline.per_element && !baseline.coefficients.allFinite())) {
+    fail("non-finite baseline values");
   }
+  std::visit(Overloaded{[&](const GlobalKrr& k) {
+               k.validate(representation.dimension(), targets.size());
+               if (k.training_size() != info.training_size) fail("training size does not match the weights");
+             }},
+             body);
 }
 
 Eigen::MatrixXd Model::predict_features(const chem::FeatureMatrix& features,
                                         const std::vector<chem::Molecule>& molecules) const {
-  if (features.cols() != training_features.cols()) {
-    throw ParameterError("predict: features have " + std::to_string(features.cols()) +
-                         " values, the model expects " + std::to_string(training_features.cols()));
-  }
   if (baseline.per_element && static_cast<Eigen::Index>(molecules.size()) != features.rows()) {
     throw ParameterError("predict: molecules and feature rows differ in number");
   }
-  const Eigen::MatrixXd k = gram(kernel, features, training_features);
-  Eigen::MatrixXd out = k * alpha;
+  Eigen::MatrixXd out = global_krr().predict(features);
   if (baseline.per_element) {
     out += baseline.evaluate(molecules);
   } else {
@@ -65,8 +93,10 @@ Eigen::MatrixXd Model::predict_features(const chem::FeatureMatrix& features,
 }
 
 Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) const {
-  const chem::FeatureMatrix x = representation.featurize(molecules);
-  return predict_features(x, molecules);
+  return std::visit(Overloaded{[&](const GlobalKrr&) {
+                      return predict_features(representation.featurize(molecules), molecules);
+                    }},
+                    body);
 }
 
 void Model::save(const std::filesystem::path& path) const { save_model_file(path, *this); }
@@ -76,11 +106,9 @@ Model Model::load(const std::filesystem::path& path) { return load_model_file(pa
 std::string Model::describe() const {
   std::string s;
   char buf[256];
-  s += "model: kernel ridge regression\n";
+  s += "family: " + std::string(to_string(family())) + "\n";
   s += "representation: " + representation.describe() + "\n";
-  s += "kernel: " + kernel.describe() + "\n";
-  std::snprintf(buf, sizeof(buf), "lambda: %.6g\n", lambda);
-  s += buf;
+  s += std::visit([](const auto& b) { return b.describe(); }, body);
   s += "training molecules: " + std::to_string(training_size()) + "\n";
   s += "baseline: ";
   if (baseline.per_element) {
@@ -93,13 +121,12 @@ std::string Model::describe() const {
   } else {
     s += "mean\n";
   }
-  const Eigen::VectorXd sa = sum_abs_alpha();
   s += "targets:\n";
   for (std::size_t t = 0; t < targets.size(); ++t) {
     const auto ti = static_cast<Eigen::Index>(t);
-    std::snprintf(buf, sizeof(buf), "  %s%s%s%s: mean %.6g, label scale %.6g, sum|alpha| %.6g\n",
-                  targets[t].c_str(), units[t].empty() ? "" : " (", units[t].c_str(),
-                  units[t].empty() ? "" : ")", baseline.mean(ti), label_scale[t], sa(ti));
+    std::snprintf(buf, sizeof(buf), "  %s%s%s%s: mean %.6g, label scale %.6g\n", targets[t].c_str(),
+                  units[t].empty() ? "" : " (", units[t].c_str(), units[t].empty() ? "" : ")",
+                  baseline.mean(ti), label_scale[t]);
     s += buf;
   }
   s += "data set: " + (info.dataset.empty() ? std::string("(not recorded)") : info.dataset) + "\n";
@@ -115,9 +142,9 @@ std::string Model::describe() const {
   return s;
 }
 
-std::string Model::describe_json() const {
+nlohmann::json Model::describe_json() const {
   nlohmann::json j;
-  j["model"] = "krr";
+  j["family"] = std::string(to_string(family()));
   j["representation"] = {{"kind", std::string(chem::to_string(representation.kind()))},
                          {"dimension", representation.dimension()},
                          {"max_atoms", representation.max_atoms()},
@@ -129,14 +156,7 @@ std::string Model::describe_json() const {
                         {"capacity", representation.element_capacity()[i]}});
   }
   j["representation"]["elements"] = elements;
-  j["kernel"] = {{"kind", std::string(to_string(kernel.kind))}};
-  if (kernel.has_sigma()) j["kernel"]["sigma"] = kernel.sigma;
-  if (kernel.kind == KernelKind::Polynomial) {
-    j["kernel"]["gamma"] = kernel.gamma;
-    j["kernel"]["coef0"] = kernel.coef0;
-    j["kernel"]["degree"] = kernel.degree;
-  }
-  j["lambda"] = lambda;
+  j.update(std::visit([](const auto& b) { return b.describe_json(); }, body));
   j["training_size"] = training_size();
   j["baseline"] = {{"per_element", baseline.per_element}};
   if (baseline.per_element) {
@@ -150,15 +170,10 @@ std::string Model::describe_json() const {
     }
     j["baseline"]["coefficients"] = coeffs;
   }
-  const Eigen::VectorXd sa = sum_abs_alpha();
   nlohmann::json ts = nlohmann::json::array();
   for (std::size_t t = 0; t < targets.size(); ++t) {
     const auto ti = static_cast<Eigen::Index>(t);
-    ts.push_back({{"name", targets[t]},
-                  {"unit", units[t]},
-                  {"mean", baseline.mean(ti)},
-                  {"label_scale", label_scale[t]},
-                  {"sum_abs_alpha", sa(ti)}});
+    ts.push_back({{"name", targets[t]}, {"unit", units[t]}, {"mean", baseline.mean(ti)}, {"label_scale", label_scale[t]}});
   }
   j["targets"] = ts;
   j["provenance"] = {{"dataset", info.dataset},
@@ -166,7 +181,7 @@ std::string Model::describe_json() const {
                      {"folds", info.folds},
                      {"cv_score", info.cv_score},
                      {"encmol_version", info.encmol_version}};
-  return j.dump(2);
+  return j;
 }
 
 }  // namespace encmol::ml

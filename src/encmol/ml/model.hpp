@@ -1,27 +1,39 @@
-// A trained kernel ridge regression model of one or more molecular properties.
+// A trained model of one or more molecular properties, of any family.
 //
-//   prediction(m) = baseline(m) + sum_i alpha(i, :) * k(x(m), x_i)
+//   prediction(m) = baseline(m) + correction(m)
 //
-// where x(m) = representation.featurize(m), x_i are the stored training
-// representations (exactly, in double precision) and baseline(m) = mean +
-// per-element dressed-atom terms (see krr.hpp). alpha is in the labels' own
-// units. Everything the encrypted evaluation (secure layer) and the privacy
-// audit need is a public member.
+// baseline(m) (baseline.hpp) is the part every family shares: the mean and
+// per-element (dressed-atom) terms. correction(m) comes from the family body:
+//   krr        global kernel ridge regression (global_krr.hpp)
+// One file format (model_file.hpp), one predict, one describe for all of them.
+// Everything the encrypted evaluation (secure layer) and the privacy audit
+// need is a public member.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include <Eigen/Core>
+#include <nlohmann/json.hpp>
 
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
-#include "encmol/ml/kernels.hpp"
-#include "encmol/ml/krr.hpp"
+#include "encmol/ml/baseline.hpp"
+#include "encmol/ml/global_krr.hpp"
 
 namespace encmol::ml {
+
+/// Model families (the CLI's `--family`). The value is stored in model files.
+enum class ModelFamily : std::uint8_t { GlobalKrr = 1 };
+
+/// "krr".
+std::string_view to_string(ModelFamily family);
+/// Accepts the names above (any case). Throws InputError listing them.
+ModelFamily parse_model_family(std::string_view name);
 
 /// Where a model came from (for `encmol info` and reproducibility).
 struct TrainingInfo {
@@ -30,36 +42,37 @@ struct TrainingInfo {
   std::uint32_t folds = 0;        // CV folds (0 = hyper-parameters were fixed)
   double cv_score = 0.0;          // CV mean of MAE / label_scale over targets (0 if none)
   std::string encmol_version;     // version of encmol that trained the model
+  std::uint64_t training_size = 0;  // molecules the model was fitted on
 };
 
 struct Model {
+  using Body = std::variant<GlobalKrr>;
+
   chem::RepresentationSpec representation;
-  Kernel kernel;
-  double lambda = 0.0;
-  std::vector<std::string> targets;  // property names, one per column of alpha
+  std::vector<std::string> targets;  // property names, one per output column
   std::vector<std::string> units;    // same length; "" when unknown
   Baseline baseline;
   /// Standard deviation of the training labels after the baseline, per target.
   /// Used to compare errors of targets with different units (CV score) and by
   /// the secure layer to express error budgets relative to the label spread.
   std::vector<double> label_scale;
-  chem::FeatureMatrix training_features;  // n x dimension
-  Eigen::MatrixXd alpha;                  // n x targets
   TrainingInfo info;
+  Body body;
 
-  std::size_t training_size() const { return static_cast<std::size_t>(alpha.rows()); }
+  ModelFamily family() const;
+  std::size_t training_size() const { return info.training_size; }
   std::size_t target_count() const { return targets.size(); }
 
-  /// sum_i |alpha(i, t)| for each target t: with the kernel approximation error
-  /// eps of an encrypted evaluation, the prediction error is at most
-  /// sum|alpha| * eps (ANCHORS.md §4), so this sizes encrypted error budgets.
-  Eigen::VectorXd sum_abs_alpha() const;
+  /// The global-KRR body; ParameterError naming the family when the model is
+  /// of another family (for code that only handles global KRR).
+  const GlobalKrr& global_krr() const;
+  GlobalKrr& global_krr();
 
   /// Predictions (molecules x targets). Throws InputError naming a molecule the
   /// representation cannot hold (too many atoms, unknown element, ...).
   Eigen::MatrixXd predict(const std::vector<chem::Molecule>& molecules) const;
-  /// Same from precomputed features; `molecules` supply element counts for the
-  /// per-element baseline (ignored without one).
+  /// Same from precomputed global features (global KRR only); `molecules`
+  /// supply element counts for the per-element baseline.
   Eigen::MatrixXd predict_features(const chem::FeatureMatrix& features,
                                    const std::vector<chem::Molecule>& molecules) const;
 
@@ -72,15 +85,12 @@ struct Model {
   /// corrupt, truncated, foreign or from a newer encmol.
   static Model load(const std::filesystem::path& path);
 
-  /// Multi-line human-readable summary for `encmol info`: representation,
-  /// kernel, lambda, targets with units, baseline, training size, sum|alpha|,
-  /// provenance.
+  /// Multi-line human-readable summary for `encmol info`: family,
+  /// representation, family parameters, targets with units, baseline,
+  /// training size, provenance.
   std::string describe() const;
-  /// The same as a JSON object (text) for `encmol info --json`: representation
-  /// (kind, dimension, max_atoms, elements, capacities), kernel, lambda,
-  /// training_size, baseline, targets [{name, unit, mean, label_scale,
-  /// sum_abs_alpha}], provenance.
-  std::string describe_json() const;
+  /// The same as JSON for `encmol info --json`.
+  nlohmann::json describe_json() const;
 };
 
 }  // namespace encmol::ml

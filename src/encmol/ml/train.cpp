@@ -8,6 +8,7 @@
 
 #include "encmol/core/error.hpp"
 #include "encmol/core/parallel.hpp"
+#include "encmol/ml/baseline.hpp"
 #include "encmol/ml/krr.hpp"
 #include "encmol/ml/split.hpp"
 
@@ -295,23 +296,26 @@ TrainResult train_krr(const std::vector<chem::Molecule>& molecules, const TrainO
   Eigen::MatrixXd k = measure;
   apply_kernel(kernel, k);
   Model& model = result.model;
-  model.alpha = solve_krr(std::move(k), lambda, residual);
+  GlobalKrr krr;
+  krr.alpha = solve_krr(std::move(k), lambda, residual);
   report(options.progress, "fit", 1.0);
   result.fit_seconds = seconds_since(start);
 
   model.representation = spec;
-  model.kernel = kernel;
-  model.lambda = lambda;
+  krr.kernel = kernel;
+  krr.lambda = lambda;
+  krr.training_features = x;
+  model.body = std::move(krr);
   model.targets = options.targets;
   model.units = options.units.empty() ? std::vector<std::string>(options.targets.size()) : options.units;
   model.baseline = baseline;
   model.label_scale = scale;
-  model.training_features = x;
   model.info.dataset = options.dataset;
   model.info.seed = options.seed;
   model.info.folds = folds_used;
   model.info.cv_score = cv_score;
   model.info.encmol_version = ENCMOL_VERSION;
+  model.info.training_size = molecules.size();
   model.validate();
   result.sigma = kernel.has_sigma() ? sigma : 0.0;
   result.lambda = lambda;

@@ -515,7 +515,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
 Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   options.validate();
   model.validate();
-  if (model.kernel.kind == ml::KernelKind::Laplacian)
+  if (model.global_krr().kernel.kind == ml::KernelKind::Laplacian)
     throw ParameterError(
         "encrypted plan: the Laplacian kernel exp(-|x - x_i|_1 / sigma) needs the L1 distance, which is not a "
         "polynomial of the encrypted features (|.| has no low-degree approximation with a useful error bound over "
@@ -523,8 +523,8 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   Plan p;
   p.model_hash = model_hash(model);
   p.options = options;
-  p.kernel = model.kernel.kind;
-  const auto& X = model.training_features;
+  p.kernel = model.global_krr().kernel.kind;
+  const auto& X = model.global_krr().training_features;
   const std::size_t n = static_cast<std::size_t>(X.rows()), d = static_cast<std::size_t>(X.cols());
   p.training_size = n;
   p.dimension = d;
@@ -560,22 +560,22 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   };
   if (p.kernel == ml::KernelKind::Gaussian) {
     p.degree = 0;
-    p.gamma = 1.0 / (2.0 * model.kernel.sigma * model.kernel.sigma);
+    p.gamma = 1.0 / (2.0 * model.global_krr().kernel.sigma * model.global_krr().kernel.sigma);
     p.T = p.gamma * (Q + R) * (Q + R);
     if (!(p.T <= 1e6))
       throw ParameterError(fmt::format(
           "encrypted plan: gamma |x - x_i|^2 may reach {:.3g} (sigma = {:.4g} is tiny against feature norms up to "
           "{:.4g}); retrain with a larger sigma",
-          p.T, model.kernel.sigma, R));
+          p.T, model.global_krr().kernel.sigma, R));
   } else {
     const bool linear = p.kernel == ml::KernelKind::Linear;
-    p.gamma = linear ? 1.0 : model.kernel.gamma;
-    p.coef0 = linear ? 0.0 : model.kernel.coef0;
-    p.degree = linear ? 1 : model.kernel.degree;
+    p.gamma = linear ? 1.0 : model.global_krr().kernel.gamma;
+    p.coef0 = linear ? 0.0 : model.global_krr().kernel.coef0;
+    p.degree = linear ? 1 : model.global_krr().kernel.degree;
     p.inner_bound = p.gamma * Q * R + std::fabs(p.coef0);
   }
   const double upow = std::pow(p.inner_bound, p.kernel == ml::KernelKind::Gaussian ? 0 : p.degree);
-  const Eigen::VectorXd sa = model.sum_abs_alpha();
+  const Eigen::VectorXd sa = model.global_krr().sum_abs_alpha();
   p.budget.resize(p.targets);
   for (std::size_t t = 0; t < p.targets; ++t) {
     auto& b = p.budget[t];
@@ -597,12 +597,12 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
     for (std::size_t i = 0; i < n; ++i) {
       matrix_row(i, row);
       for (std::size_t t = 0; t < p.targets; ++t) {
-        const double a = std::fabs(model.alpha(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(t))) * upow;
+        const double a = std::fabs(model.global_krr().alpha(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(t))) * upow;
         for (std::size_t j = 0; j < C; ++j) mta(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(t)) += std::fabs(row[j]) * a;
       }
     }
     for (std::size_t t = 0; t < p.targets; ++t) {
-      alpha_l2[t] = model.alpha.col(static_cast<Eigen::Index>(t)).norm() * upow;
+      alpha_l2[t] = model.global_krr().alpha.col(static_cast<Eigen::Index>(t)).norm() * upow;
       mt_alpha[t] = mta.col(static_cast<Eigen::Index>(t)).norm();
     }
   }

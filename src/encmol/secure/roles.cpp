@@ -461,7 +461,7 @@ void Server::setup(const ml::Model& model) {
   encoder_ = std::make_shared<const ckks::Encoder>(ctx_);
   ev_ = std::make_unique<ckks::Evaluator>(ctx_);
   const std::size_t n = p.training_size, d = p.dimension, C = p.period;
-  const auto& X = model.training_features;
+  const auto& X = model.global_krr().training_features;
   std::vector<double> M(p.rows * C, 0.0);
   const double Q = p.max_query_norm;
   for (std::size_t i = 0; i < n; ++i) {
@@ -512,7 +512,7 @@ void Server::setup(const ml::Model& model) {
     for (std::size_t t = 0; t < p.targets; ++t) {
       const auto tt = static_cast<Eigen::Index>(t);
       for (std::size_t i = 0; i < n; ++i)
-        weights_[t][base + i] = model.alpha(static_cast<Eigen::Index>(i), tt) * upow / p.weight_scale[t];
+        weights_[t][base + i] = model.global_krr().alpha(static_cast<Eigen::Index>(i), tt) * upow / p.weight_scale[t];
       mean_[t][base] = (model.baseline.mean.size() > 0 ? model.baseline.mean(tt) : 0.0) / p.weight_scale[t];
       for (std::size_t e = 0; e < p.count_elements.size(); ++e)
         baseline_[t][base + d + 2 + e] =
