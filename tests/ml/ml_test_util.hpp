@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "encmol/chem/atomic_features.hpp"
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
 
@@ -17,6 +18,30 @@ inline chem::FeatureMatrix random_features(int rows, int cols, std::uint64_t see
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j) x(i, j) = u(rng);
   return x;
+}
+
+/// `molecules` random stacks of 1..max_atoms atoms of elements `elements`,
+/// d values each in [-scale, scale].
+inline chem::AtomicFeatures random_atomic_features(int molecules, int d, std::uint64_t seed,
+                                                   std::vector<int> elements = {1, 6, 8},
+                                                   int max_atoms = 6, double scale = 1.0) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> atoms(1, max_atoms);
+  std::uniform_int_distribution<std::size_t> element(0, elements.size() - 1);
+  std::uniform_real_distribution<double> u(-scale, scale);
+  chem::AtomicFeatures f;
+  f.offsets.push_back(0);
+  std::vector<double> values;
+  for (int i = 0; i < molecules; ++i) {
+    const int n = atoms(rng);
+    for (int a = 0; a < n; ++a) {
+      f.charges.push_back(elements[element(rng)]);
+      for (int k = 0; k < d; ++k) values.push_back(u(rng));
+    }
+    f.offsets.push_back(f.charges.size());
+  }
+  f.values = Eigen::Map<chem::FeatureMatrix>(values.data(), static_cast<Eigen::Index>(f.charges.size()), d);
+  return f;
 }
 
 /// Random small molecules of H, C, N, O on a jittered grid (atoms >= 1.2 Å

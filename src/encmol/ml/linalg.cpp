@@ -1,5 +1,6 @@
 #include "encmol/ml/linalg.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "encmol/core/error.hpp"
@@ -38,6 +39,12 @@ void sync_blas_threads() {
   }
 }
 
+SingleThreadedBlas::SingleThreadedBlas() {
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() { sync_blas_threads(); }
+
 Eigen::MatrixXd gemm_xyt(const FeatureMatrix& x, const FeatureMatrix& y) {
   if (x.cols() != y.cols()) {
     throw ParameterError("feature dimensions differ: " + std::to_string(x.cols()) + " vs " +
@@ -50,12 +57,22 @@ Eigen::MatrixXd gemm_xyt(const FeatureMatrix& x, const FeatureMatrix& y) {
     return c;
   }
   sync_blas_threads();
-  // Row-major X (n x d) is column-major X^T (d x n) with leading dimension d.
-  const int n = checked_int(x.rows(), "rows"), m = checked_int(y.rows(), "rows"),
-            d = checked_int(x.cols(), "columns");
-  const double one = 1.0, zero = 0.0;
-  dgemm_("T", "N", &n, &m, &d, &one, x.data(), &d, y.data(), &d, &zero, c.data(), &n);
+  gemm_rows_into(x.data(), static_cast<std::size_t>(x.rows()), y.data(), static_cast<std::size_t>(y.rows()),
+                 static_cast<std::size_t>(x.cols()), c.data());
   return c;
+}
+
+void gemm_rows_into(const double* x, std::size_t n, const double* y, std::size_t m, std::size_t d, double* c) {
+  if (n == 0 || m == 0) return;
+  if (d == 0) {
+    std::fill(c, c + n * m, 0.0);
+    return;
+  }
+  // Row-major X (n x d) is column-major X^T (d x n) with leading dimension d.
+  const int ni = checked_int(static_cast<Eigen::Index>(n), "rows"), mi = checked_int(static_cast<Eigen::Index>(m), "rows"),
+            di = checked_int(static_cast<Eigen::Index>(d), "columns");
+  const double one = 1.0, zero = 0.0;
+  dgemm_("T", "N", &ni, &mi, &di, &one, x, &di, y, &di, &zero, c, &ni);
 }
 
 Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x) {

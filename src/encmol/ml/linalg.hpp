@@ -4,6 +4,8 @@
 // core::parallel_for body.
 #pragma once
 
+#include <cstddef>
+
 #include <Eigen/Core>
 
 #include "encmol/chem/representation.hpp"
@@ -14,6 +16,13 @@ using chem::FeatureMatrix;
 
 /// C = X * Y^T for row-major X (n x d) and Y (m x d); C is n x m (dgemm).
 Eigen::MatrixXd gemm_xyt(const FeatureMatrix& x, const FeatureMatrix& y);
+
+/// The same on raw row-major arrays: c (n x m, column-major, leading
+/// dimension n) = x (n x d) * y (m x d)^T. Sizes must fit BLAS ints. Uses
+/// BLAS's current thread count (no sync_blas_threads), so it may be called
+/// from core::parallel_for bodies inside a SingleThreadedBlas scope.
+void gemm_rows_into(const double* x, std::size_t n, const double* y, std::size_t m, std::size_t d,
+                    double* c);
 
 /// C = X * X^T, full symmetric n x n (dsyrk, then mirrored).
 Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x);
@@ -26,6 +35,17 @@ int cholesky_in_place(Eigen::MatrixXd& a);
 /// Solves L L^T X = B given the factor from cholesky_in_place (dpotrs);
 /// B (n x k) is overwritten with X.
 void cholesky_solve_in_place(const Eigen::MatrixXd& factor, Eigen::MatrixXd& b);
+
+/// While alive, BLAS runs single-threaded, so core::parallel_for bodies may
+/// call gemm_rows_into concurrently; the destructor restores
+/// core::thread_count() threads.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+};
 
 /// Makes BLAS use core::thread_count() threads (no-op for a BLAS without the
 /// OpenBLAS control function).
