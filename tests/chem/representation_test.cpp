@@ -199,7 +199,8 @@ TEST(Representation, FitFeaturizeAndErrors) {
   EXPECT_EQ(roomy.element_capacity()[0], 5u);
   EXPECT_NO_THROW((void)roomy.featurize(big));
   EXPECT_THROW((void)RepresentationSpec::fit(RepresentationKind::CoulombMatrix, {}), InputError);
-  EXPECT_THROW(parse_representation_kind("fchl"), InputError);
+  EXPECT_THROW(parse_representation_kind("soap"), InputError);
+  EXPECT_EQ(parse_representation_kind("FCHL19"), RepresentationKind::Fchl19);
   EXPECT_EQ(parse_representation_kind("BoB"), RepresentationKind::BagOfBonds);
 }
 

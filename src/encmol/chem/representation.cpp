@@ -30,10 +30,13 @@ std::map<int, std::size_t> element_counts(const Molecule& m) {
 
 }  // namespace
 
+bool is_atomic(RepresentationKind kind) { return kind == RepresentationKind::Fchl19; }
+
 std::string_view to_string(RepresentationKind kind) {
   switch (kind) {
     case RepresentationKind::CoulombMatrix: return "cm";
     case RepresentationKind::BagOfBonds: return "bob";
+    case RepresentationKind::Fchl19: return "fchl19";
   }
   return "unknown";
 }
@@ -44,8 +47,9 @@ RepresentationKind parse_representation_kind(std::string_view name) {
     return RepresentationKind::CoulombMatrix;
   }
   if (n == "bob" || n == "bag-of-bonds" || n == "bag_of_bonds") return RepresentationKind::BagOfBonds;
+  if (n == "fchl19" || n == "fchl") return RepresentationKind::Fchl19;
   throw InputError("unknown representation '" + std::string(name) +
-                   "': use 'cm' (sorted Coulomb matrix) or 'bob' (Bag of Bonds)");
+                   "': use 'cm' (sorted Coulomb matrix), 'bob' (Bag of Bonds) or 'fchl19' (atomic FCHL19)");
 }
 
 RepresentationOptions capacity_for(const std::vector<Molecule>& molecules) {
@@ -62,7 +66,8 @@ RepresentationOptions capacity_for(const std::vector<Molecule>& molecules) {
 
 RepresentationSpec RepresentationSpec::make(RepresentationKind kind, std::size_t max_atoms,
                                             std::vector<int> elements,
-                                            std::vector<std::size_t> capacity) {
+                                            std::vector<std::size_t> capacity,
+                                            const RepresentationOptions& options) {
   RepresentationSpec spec;
   spec.kind_ = kind;
   spec.layout_ = BagLayout::from_capacities(std::move(elements), std::move(capacity));
@@ -80,6 +85,15 @@ RepresentationSpec RepresentationSpec::make(RepresentationKind kind, std::size_t
     for (std::size_t c : spec.layout_.capacity) total += c;
     spec.max_atoms_ = total;
     spec.dimension_ = spec.layout_.dimension;
+  } else if (kind == RepresentationKind::Fchl19) {
+    spec.fchl19_ = options.fchl19;
+    spec.atom_dimension_ = fchl19_dimension(spec.fchl19_, spec.layout_.elements.size());
+    std::size_t total = 0;
+    for (std::size_t c : spec.layout_.capacity) total += c;
+    spec.max_atoms_ = total;
+    spec.dimension_ = total * spec.atom_dimension_;
+    spec.layout_.bags.clear();
+    spec.layout_.dimension = 0;
   } else {
     throw ParameterError("unknown representation kind " +
                          std::to_string(static_cast<int>(kind)));
@@ -126,15 +140,14 @@ RepresentationSpec RepresentationSpec::fit(RepresentationKind kind,
     caps.push_back(c);
   }
   try {
-    return make(kind, max_atoms, std::move(elements), std::move(caps));
+    return make(kind, max_atoms, std::move(elements), std::move(caps), options);
   } catch (const ParameterError& e) {
-    throw InputError(std::string("these molecules are too large for a ") +
-                     (kind == RepresentationKind::CoulombMatrix ? "Coulomb-matrix" : "Bag-of-Bonds") +
-                     " representation: " + e.what());
+    throw InputError("cannot fit a " + std::string(to_string(kind)) + " representation on these molecules: " +
+                     e.what());
   }
 }
 
-void RepresentationSpec::check(const Molecule& molecule) const {
+void RepresentationSpec::check_atoms(const Molecule& molecule) const {
   if (dimension_ == 0) throw ParameterError("representation spec is empty (not fitted)");
   if (molecule.charges.size() != molecule.positions.size()) {
     throw InputError(molecule_label(molecule) + ": " + std::to_string(molecule.charges.size()) +
@@ -142,33 +155,91 @@ void RepresentationSpec::check(const Molecule& molecule) const {
                      " positions");
   }
   if (molecule.charges.empty()) throw InputError(molecule_label(molecule) + " has no atoms");
+  const auto& els = layout_.elements;
+  for (int z : molecule.charges) {
+    if (std::binary_search(els.begin(), els.end(), z)) continue;
+    std::string known;
+    for (int e : els) {
+      if (!known.empty()) known.append(", ");
+      known.append(element_symbol(e));
+    }
+    const std::string sym = is_known_element(z) ? std::string(element_symbol(z)) : "Z=" + std::to_string(z);
+    throw InputError(molecule_label(molecule) + " contains element " + sym +
+                     ", which does not occur in the training set of this model (elements: " + known + ")");
+  }
+}
+
+void RepresentationSpec::check(const Molecule& molecule) const {
+  check_atoms(molecule);
   if (kind_ == RepresentationKind::CoulombMatrix && molecule.size() > max_atoms_) {
     throw InputError(molecule_label(molecule) + " has " + std::to_string(molecule.size()) +
                      " atoms; this Coulomb-matrix model supports at most " +
                      std::to_string(max_atoms_) + " (its largest training molecule)");
   }
+  if (kind_ == RepresentationKind::CoulombMatrix) return;
   const auto& els = layout_.elements;
   for (auto [z, c] : element_counts(molecule)) {
-    auto it = std::lower_bound(els.begin(), els.end(), z);
-    if (it == els.end() || *it != z) {
-      std::string known;
-      for (int e : els) {
-        if (!known.empty()) known.append(", ");
-        known.append(element_symbol(e));
-      }
-      const std::string sym = is_known_element(z) ? std::string(element_symbol(z))
-                                                  : "Z=" + std::to_string(z);
-      throw InputError(molecule_label(molecule) + " contains element " + sym +
-                       ", which does not occur in the training set of this model (elements: " +
-                       known + ")");
-    }
-    const std::size_t cap = layout_.capacity[static_cast<std::size_t>(it - els.begin())];
-    if (kind_ == RepresentationKind::BagOfBonds && c > cap) {
+    const auto k = static_cast<std::size_t>(std::lower_bound(els.begin(), els.end(), z) - els.begin());
+    if (c > layout_.capacity[k]) {
       throw InputError(molecule_label(molecule) + " has " + std::to_string(c) + " " +
-                       std::string(element_symbol(z)) +
-                       " atoms; this Bag-of-Bonds model holds at most " + std::to_string(cap) +
+                       std::string(element_symbol(z)) + " atoms; this " +
+                       (kind_ == RepresentationKind::BagOfBonds ? "Bag-of-Bonds" : "bagged atomic") +
+                       " representation holds at most " + std::to_string(layout_.capacity[k]) +
                        " (the most in any training molecule)");
     }
+  }
+}
+
+void RepresentationSpec::featurize_atoms(const Molecule& molecule, std::span<double> out) const {
+  if (!is_atomic()) {
+    throw ParameterError("the " + std::string(to_string(kind_)) + " representation has no per-atom vectors");
+  }
+  check_atoms(molecule);
+  fchl19_atoms(molecule, layout_.elements, fchl19_, out);
+}
+
+AtomicFeatures RepresentationSpec::featurize_atoms(const std::vector<Molecule>& molecules) const {
+  AtomicFeatures f;
+  f.offsets.reserve(molecules.size() + 1);
+  f.offsets.push_back(0);
+  for (const auto& m : molecules) {
+    f.offsets.push_back(f.offsets.back() + m.size());
+    f.charges.insert(f.charges.end(), m.charges.begin(), m.charges.end());
+  }
+  f.values.resize(static_cast<Eigen::Index>(f.offsets.back()), static_cast<Eigen::Index>(atom_dimension_));
+  core::parallel_for(
+      molecules.size(),
+      [&](std::size_t i) {
+        featurize_atoms(molecules[i], std::span<double>(f.values.data() + f.offsets[i] * atom_dimension_,
+                                                         molecules[i].size() * atom_dimension_));
+      },
+      4);
+  return f;
+}
+
+// Global vector of an atomic kind: per element (ascending Z), that element's
+// atom vectors sorted by decreasing norm (ties keep atom order), zero-padded
+// to the element's capacity.
+void RepresentationSpec::bag_atoms(const Molecule& molecule, std::span<double> out) const {
+  const std::size_t d = atom_dimension_;
+  std::vector<double> atoms(molecule.size() * d);
+  featurize_atoms(molecule, atoms);
+  std::fill(out.begin(), out.end(), 0.0);
+  std::size_t offset = 0;
+  for (std::size_t e = 0; e < layout_.elements.size(); ++e) {
+    std::vector<std::pair<double, std::size_t>> members;
+    for (std::size_t a = 0; a < molecule.size(); ++a) {
+      if (molecule.charges[a] != layout_.elements[e]) continue;
+      double norm2 = 0;
+      for (std::size_t k = 0; k < d; ++k) norm2 += atoms[a * d + k] * atoms[a * d + k];
+      members.emplace_back(norm2, a);
+    }
+    std::stable_sort(members.begin(), members.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    for (std::size_t slot = 0; slot < members.size(); ++slot) {
+      std::copy_n(atoms.begin() + static_cast<std::ptrdiff_t>(members[slot].second * d), d,
+                  out.begin() + static_cast<std::ptrdiff_t>(offset + slot * d));
+    }
+    offset += layout_.capacity[e] * d;
   }
 }
 
@@ -176,8 +247,10 @@ void RepresentationSpec::featurize(const Molecule& molecule, std::span<double> o
   check(molecule);
   if (kind_ == RepresentationKind::CoulombMatrix) {
     sorted_coulomb_matrix(molecule, max_atoms_, out);
-  } else {
+  } else if (kind_ == RepresentationKind::BagOfBonds) {
     bag_of_bonds(molecule, layout_, out);
+  } else {
+    bag_atoms(molecule, out);
   }
 }
 
@@ -208,12 +281,14 @@ void RepresentationSpec::write(core::ByteWriter& out) const {
     out.u64(layout_.capacity[i]);
   }
   out.u64(dimension_);  // redundant; checked on read
+  if (kind_ == RepresentationKind::Fchl19) fchl19_.write(out);
 }
 
 RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
   const std::uint8_t kind = in.u8();
   if (kind != static_cast<std::uint8_t>(RepresentationKind::CoulombMatrix) &&
-      kind != static_cast<std::uint8_t>(RepresentationKind::BagOfBonds)) {
+      kind != static_cast<std::uint8_t>(RepresentationKind::BagOfBonds) &&
+      kind != static_cast<std::uint8_t>(RepresentationKind::Fchl19)) {
     in.fail("unknown representation kind " + std::to_string(kind));
   }
   const std::uint64_t max_atoms = in.u64();
@@ -243,15 +318,17 @@ RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
     in.fail("Coulomb-matrix size " + std::to_string(max_atoms) + " is outside 1.." +
             std::to_string(kMaxRepresentationAtoms));
   }
+  const std::uint64_t dimension = in.u64();
+  RepresentationOptions options;
+  if (target == RepresentationKind::Fchl19) options.fchl19 = Fchl19Parameters::read(in);
   RepresentationSpec spec;
   try {
     spec = make(target, static_cast<std::size_t>(max_atoms), std::move(elements),
-                std::move(capacity));
+                std::move(capacity), options);
   } catch (const ParameterError& e) {
     in.fail(e.what());
   }
   if (spec.max_atoms_ != max_atoms) in.fail("representation atom count is inconsistent");
-  const std::uint64_t dimension = in.u64();
   if (dimension != spec.dimension_) {
     in.fail("representation dimension " + std::to_string(dimension) + " does not match its layout (" +
             std::to_string(spec.dimension_) + ")");
@@ -263,8 +340,10 @@ std::string RepresentationSpec::describe() const {
   std::string s;
   if (kind_ == RepresentationKind::CoulombMatrix) {
     s = "sorted Coulomb matrix, up to " + std::to_string(max_atoms_) + " atoms";
-  } else {
+  } else if (kind_ == RepresentationKind::BagOfBonds) {
     s = "Bag of Bonds, " + std::to_string(layout_.bags.size()) + " bags";
+  } else {
+    s = "FCHL19, " + std::to_string(atom_dimension_) + " values per atom (global form: per-element bags)";
   }
   s += ", " + std::to_string(dimension_) + " values; elements (max per molecule):";
   for (std::size_t i = 0; i < layout_.elements.size(); ++i) {

@@ -1,9 +1,15 @@
-// Fixed-length molecular representations for kernel models.
+// Molecular representations: global (one fixed-length vector per molecule)
+// and atomic (one vector per atom).
 //
 // A RepresentationSpec is fitted once on the training molecules (it fixes the
 // padding: the largest molecule for the Coulomb matrix, the bag sizes for Bag
-// of Bonds), stored with the model, and then featurizes any molecule into a
-// vector of spec.dimension() doubles. Molecules the spec cannot hold are
+// of Bonds, the element set of an atomic representation), stored with the
+// model, and then featurizes any molecule into a vector of spec.dimension()
+// doubles. Atomic kinds (FCHL19) also give one vector of atom_dimension()
+// values per atom (featurize_atoms), for local kernels, random features and
+// atomic networks; their global vector is the per-element bag of those atom
+// vectors (each element's atoms sorted by decreasing norm, zero-padded to the
+// element's capacity), for global kernels. Molecules the spec cannot hold are
 // rejected with an InputError that names the molecule and what exceeds.
 #pragma once
 
@@ -17,7 +23,9 @@
 
 #include <Eigen/Core>
 
+#include "encmol/chem/atomic_features.hpp"
 #include "encmol/chem/bag_of_bonds.hpp"
+#include "encmol/chem/fchl19.hpp"
 #include "encmol/chem/molecule.hpp"
 #include "encmol/core/binary.hpp"
 
@@ -29,19 +37,24 @@ using FeatureMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eige
 enum class RepresentationKind : std::uint8_t {
   CoulombMatrix = 1,  // sorted Coulomb matrix, see coulomb_matrix.hpp
   BagOfBonds = 2,     // see bag_of_bonds.hpp
+  Fchl19 = 4,         // atomic, see fchl19.hpp
 };
 
-/// "cm" / "bob" (the names the CLI uses).
+/// True for the kinds with one vector per atom.
+bool is_atomic(RepresentationKind kind);
+
+/// "cm" / "bob" / "fchl19" (the names the CLI uses).
 std::string_view to_string(RepresentationKind kind);
-/// Accepts "cm", "coulomb", "coulomb-matrix", "bob", "bag-of-bonds" (any case).
-/// Throws InputError listing the accepted names.
+/// Accepts "cm", "coulomb", "coulomb-matrix", "bob", "bag-of-bonds", "fchl19",
+/// "fchl" (any case). Throws InputError listing the accepted names.
 RepresentationKind parse_representation_kind(std::string_view name);
 
 /// Extra capacity beyond what the fitting molecules need, e.g. to make room for
 /// the molecules you intend to predict. Zero / absent entries add nothing.
 struct RepresentationOptions {
   std::size_t min_max_atoms = 0;                    // at least this many atoms (CM)
-  std::map<int, std::size_t> min_element_capacity;  // Z -> at least this many atoms (both kinds)
+  std::map<int, std::size_t> min_element_capacity;  // Z -> at least this many atoms (all kinds)
+  Fchl19Parameters fchl19;                          // FCHL19 hyper-parameters
 };
 
 /// Options whose capacities cover every molecule in `molecules` (no labels are
@@ -67,11 +80,26 @@ class RepresentationSpec {
   const std::vector<std::size_t>& element_capacity() const { return layout_.capacity; }
   /// Bag layout (BoB only; empty bags for CM).
   const std::vector<Bag>& bags() const { return layout_.bags; }
-  /// Length of a feature vector.
+  /// Length of a (global) feature vector.
   std::size_t dimension() const { return dimension_; }
+  /// Atomic kinds: values per atom (0 for global kinds).
+  bool is_atomic() const { return chem::is_atomic(kind_); }
+  std::size_t atom_dimension() const { return atom_dimension_; }
+  const Fchl19Parameters& fchl19_parameters() const { return fchl19_; }
 
-  /// Throws InputError unless `molecule` fits this spec (size, elements, counts).
+  /// Throws InputError unless `molecule` fits this spec's global vector (size,
+  /// elements, counts).
   void check(const Molecule& molecule) const;
+  /// Throws InputError unless every element of `molecule` is one the (atomic)
+  /// spec knows; atom counts are not limited.
+  void check_atoms(const Molecule& molecule) const;
+
+  /// Atomic kinds: the vectors of every atom of `molecule` (molecule.size() x
+  /// atom_dimension(), row-major) into `out`. Throws InputError.
+  void featurize_atoms(const Molecule& molecule, std::span<double> out) const;
+  /// Atomic kinds: every atom of every molecule, stacked, in parallel;
+  /// bit-identical for any thread count.
+  AtomicFeatures featurize_atoms(const std::vector<Molecule>& molecules) const;
 
   /// Features of one molecule into `out` (dimension() values). Throws InputError.
   void featurize(const Molecule& molecule, std::span<double> out) const;
@@ -93,10 +121,14 @@ class RepresentationSpec {
 
  private:
   static RepresentationSpec make(RepresentationKind kind, std::size_t max_atoms,
-                                 std::vector<int> elements, std::vector<std::size_t> capacity);
+                                 std::vector<int> elements, std::vector<std::size_t> capacity,
+                                 const RepresentationOptions& options);
+  void bag_atoms(const Molecule& molecule, std::span<double> out) const;
   RepresentationKind kind_ = RepresentationKind::CoulombMatrix;
   std::size_t max_atoms_ = 0;
   std::size_t dimension_ = 0;
+  std::size_t atom_dimension_ = 0;
+  Fchl19Parameters fchl19_;
   BagLayout layout_;  // elements + capacities for both kinds, bags for BoB
 };
 
