@@ -11,13 +11,20 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
                                     "U0,homo,lumo,gap,mu); all share one kernel");
   if (targets_required) target->required();
   command.add_option("--units", units, "Units of the targets, comma separated (recorded in the model)");
-  command.add_option("-r,--representation", representation, "Representation: cm (sorted Coulomb matrix) or bob (Bag of Bonds)")
+  command.add_option("-f,--family", family,
+                     "Model family: krr (global kernel ridge regression) or local-krr (local atomic "
+                     "kernel; needs an atomic representation)")
       ->capture_default_str();
-  command.add_option("-k,--kernel", kernel, "Kernel: gaussian, laplacian, linear or polynomial")
+  command.add_option("-r,--representation", representation,
+                     "Representation: cm (sorted Coulomb matrix), bob (Bag of Bonds) or fchl19 (atomic; "
+                     "its global form bags atom vectors per element)")
+      ->capture_default_str();
+  command.add_option("-k,--kernel", kernel, "Kernel of the krr family: gaussian, laplacian, linear or polynomial")
       ->capture_default_str();
   command.add_option("--sigma", sigmas,
-                     "Kernel width(s) to cross-validate, comma separated (default: the median "
-                     "pairwise distance times 2^k, k = -3..4)");
+                     "Kernel width(s) to cross-validate, comma separated (default krr: the median "
+                     "pairwise distance times 2^k, k = -3..4; local-krr: 9 values 1/sqrt(2) apart "
+                     "from 16x the median atomic distance down)");
   command.add_option("--lambda", lambdas,
                      "Regularization(s) to cross-validate, comma separated (default: "
                      "1e-10,1e-7,1e-4,1e-1)");
@@ -39,6 +46,7 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
 
 ml::TrainOptions ModelOptions::to_train_options() const {
   ml::TrainOptions options;
+  options.family = ml::parse_model_family(family);
   options.representation = chem::parse_representation_kind(representation);
   options.kernel = ml::parse_kernel_kind(kernel);
   options.sigmas = parse_numbers(sigmas, "--sigma", true);

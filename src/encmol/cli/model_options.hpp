@@ -14,6 +14,7 @@ namespace encmol::cli {
 struct ModelOptions {
   std::vector<std::string> targets;
   std::vector<std::string> units;
+  std::string family = "krr";
   std::string representation = "cm";
   std::string kernel = "gaussian";
   std::vector<std::string> sigmas;

@@ -15,15 +15,30 @@ std::string unit_of(const ml::Model& model, std::size_t t) {
   return t < model.units.size() && !model.units[t].empty() ? " " + model.units[t] : "";
 }
 
+// "kernel: gaussian (sigma = 30.1), lambda = 1e-10" and the like, from the
+// family's own description.
+std::string body_summary(const ml::Model& model) {
+  const nlohmann::json j = model.describe_json();
+  std::string s;
+  if (j.contains("kernel")) {
+    s = "kernel: " + (j["kernel"].contains("description") ? j["kernel"]["description"].get<std::string>()
+                                                           : j["kernel"]["kind"].get<std::string>());
+    if (j["kernel"].contains("sigma") && !j["kernel"].contains("description")) {
+      s += " (sigma = " + format_number(j["kernel"]["sigma"].get<double>()) + ")";
+    }
+  }
+  if (j.contains("lambda")) s += (s.empty() ? "" : ", ") + std::string("lambda = ") + format_number(j["lambda"].get<double>());
+  return s;
+}
+
 }  // namespace
 
 std::string training_report_text(const ml::TrainResult& result, const HeldOut* held_out,
                                  std::size_t cv_rows_shown) {
   const ml::Model& model = result.model;
   std::ostringstream out;
-  out << "model: " << model.representation.describe() << "\n";
-  out << "kernel: " << model.global_krr().kernel.describe() << ", lambda = " << format_number(result.lambda)
-      << ", trained on " << model.training_size() << " molecules\n";
+  out << "model: " << ml::to_string(model.family()) << " on " << model.representation.describe() << "\n";
+  out << body_summary(model) << ", trained on " << model.training_size() << " molecules\n";
   if (!result.cv.empty()) {
     std::vector<std::size_t> order(result.cv.size());
     std::iota(order.begin(), order.end(), 0);
@@ -48,14 +63,17 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
     }
   }
   for (const auto& warning : result.warnings) out << "warning: " << warning << "\n";
-  const Eigen::VectorXd sums = model.global_krr().sum_abs_alpha();
+  const nlohmann::json body = model.describe_json();
   for (std::size_t t = 0; t < model.targets.size(); ++t) {
-    out << fmt::format("target {}: sum|alpha| = {:.4g}", model.targets[t], sums[static_cast<Eigen::Index>(t)]);
+    std::vector<std::string> parts;
+    if (body.contains("sum_abs_alpha")) parts.push_back(fmt::format("sum|alpha| = {:.4g}", body["sum_abs_alpha"][t].get<double>()));
     if (held_out != nullptr) {
-      out << fmt::format(", held-out MAE = {:.4f}{}, RMSE = {:.4f}{} ({} molecules)",
+      parts.push_back(fmt::format("held-out MAE = {:.4f}{}, RMSE = {:.4f}{} ({} molecules)",
                          held_out->errors.mae[t], unit_of(model, t), held_out->errors.rmse[t],
-                         unit_of(model, t), held_out->molecules);
+                         unit_of(model, t), held_out->molecules));
     }
+    out << "target " << model.targets[t] << ":";
+    for (std::size_t k = 0; k < parts.size(); ++k) out << (k ? ", " : " ") << parts[k];
     out << "\n";
   }
   out << fmt::format(
@@ -69,15 +87,16 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
 nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut* held_out) {
   const ml::Model& model = result.model;
   nlohmann::json j;
+  j["family"] = std::string(ml::to_string(model.family()));
   j["representation"] = model.representation.describe();
-  j["kernel"] = std::string(ml::to_string(model.global_krr().kernel.kind));
+  const nlohmann::json body = model.describe_json();
+  if (body.contains("kernel")) j["kernel"] = body["kernel"]["kind"];
   j["sigma"] = result.sigma;
   j["lambda"] = result.lambda;
   j["training_size"] = model.training_size();
   j["targets"] = model.targets;
   j["units"] = model.units;
-  const Eigen::VectorXd sums = model.global_krr().sum_abs_alpha();
-  j["sum_abs_alpha"] = std::vector<double>(sums.data(), sums.data() + sums.size());
+  if (body.contains("sum_abs_alpha")) j["sum_abs_alpha"] = body["sum_abs_alpha"];
   nlohmann::json cv = nlohmann::json::array();
   for (const auto& row : result.cv) {
     cv.push_back({{"sigma", row.sigma}, {"lambda", row.lambda}, {"ok", row.ok},

@@ -60,6 +60,10 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
 
   ml::TrainResult result;
   if (args.encrypted_tolerance > 0) {
+    if (options.family != ml::ModelFamily::GlobalKrr) {
+      throw InputError("--encrypted-tolerance: encrypted evaluation supports the krr family today, not '" +
+                       std::string(ml::to_string(options.family)) + "'");
+    }
     secure::BudgetSearchOptions budget;
     budget.train = options;
     budget.choose_baseline = options.baseline;  // --no-baseline: the mean only
@@ -71,7 +75,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
                  chosen.candidates, chosen.plan.budget.front().bound, args.encrypted_tolerance);
     result = std::move(chosen.train);
   } else {
-    result = ml::train_krr(train, options);
+    result = ml::train(train, options);
   }
   progress.finish();
   result.model.save(args.output);
@@ -101,7 +105,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
 void add_train_command(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand(
-      "train", "Train a kernel ridge regression model (hyper-parameters by k-fold cross-validation)");
+      "train", "Train a model of one or several properties (family and representation chosen with -f/-r; hyper-parameters by k-fold cross-validation)");
   cmd->add_option("inputs", args->inputs,
                   "Molecule files or directories (.xyz/.extxyz[.gz], .sdf/.mol, .smi, .csv, "
                   "directory of XYZ + labels CSV)")

@@ -27,6 +27,7 @@ std::string lower(std::string_view s) {
 std::string_view to_string(ModelFamily family) {
   switch (family) {
     case ModelFamily::GlobalKrr: return "krr";
+    case ModelFamily::LocalKrr: return "local-krr";
   }
   return "unknown";
 }
@@ -34,11 +35,15 @@ std::string_view to_string(ModelFamily family) {
 ModelFamily parse_model_family(std::string_view name) {
   const std::string n = lower(name);
   if (n == "krr" || n == "global-krr") return ModelFamily::GlobalKrr;
-  throw InputError("unknown model family '" + std::string(name) + "': use 'krr' (global kernel ridge regression)");
+  if (n == "local-krr" || n == "local") return ModelFamily::LocalKrr;
+  throw InputError("unknown model family '" + std::string(name) +
+                   "': use 'krr' (global kernel ridge regression) or 'local-krr' (local atomic kernel)");
 }
 
 ModelFamily Model::family() const {
-  return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; }}, body);
+  return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
+                               [](const LocalKrr&) { return ModelFamily::LocalKrr; }},
+                    body);
 }
 
 const GlobalKrr& Model::global_krr() const {
@@ -72,31 +77,30 @@ void Model::validate() const {
     fail("non-finite baseline values");
   }
   std::visit(Overloaded{[&](const GlobalKrr& k) {
-               k.validate(representation.dimension(), targets.size());
-               if (k.training_size() != info.training_size) fail("training size does not match the weights");
-             }},
+                          k.validate(representation.dimension(), targets.size());
+                          if (k.training_size() != info.training_size) fail("training size does not match the weights");
+                        },
+                        [&](const LocalKrr& k) {
+                          if (!representation.is_atomic()) fail("a local kernel model needs an atomic representation");
+                          k.validate(representation.atom_dimension(), targets.size(), representation.elements());
+                          if (k.training_size() != info.training_size) fail("training size does not match the weights");
+                        }},
              body);
 }
 
-Eigen::MatrixXd Model::predict_features(const chem::FeatureMatrix& features,
-                                        const std::vector<chem::Molecule>& molecules) const {
-  if (baseline.per_element && static_cast<Eigen::Index>(molecules.size()) != features.rows()) {
-    throw ParameterError("predict: molecules and feature rows differ in number");
-  }
-  Eigen::MatrixXd out = global_krr().predict(features);
-  if (baseline.per_element) {
-    out += baseline.evaluate(molecules);
-  } else {
-    out.rowwise() += baseline.mean;
-  }
-  return out;
+Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) const {
+  Eigen::MatrixXd out = std::visit(
+      Overloaded{[&](const GlobalKrr& k) { return k.predict(representation.featurize(molecules)); },
+                 [&](const LocalKrr& k) { return k.predict(representation.featurize_atoms(molecules)); }},
+      body);
+  return out + baseline_values(molecules);
 }
 
-Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) const {
-  return std::visit(Overloaded{[&](const GlobalKrr&) {
-                      return predict_features(representation.featurize(molecules), molecules);
-                    }},
-                    body);
+Eigen::MatrixXd Model::baseline_values(const std::vector<chem::Molecule>& molecules) const {
+  if (baseline.per_element) return baseline.evaluate(molecules);
+  Eigen::MatrixXd out(static_cast<Eigen::Index>(molecules.size()), baseline.mean.size());
+  out.rowwise() = baseline.mean;
+  return out;
 }
 
 void Model::save(const std::filesystem::path& path) const { save_model_file(path, *this); }

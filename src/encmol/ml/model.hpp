@@ -5,6 +5,7 @@
 // baseline(m) (baseline.hpp) is the part every family shares: the mean and
 // per-element (dressed-atom) terms. correction(m) comes from the family body:
 //   krr        global kernel ridge regression (global_krr.hpp)
+//   local-krr  local (atomic) kernel ridge regression (local_krr.hpp)
 // One file format (model_file.hpp), one predict, one describe for all of them.
 // Everything the encrypted evaluation (secure layer) and the privacy audit
 // need is a public member.
@@ -24,13 +25,14 @@
 #include "encmol/chem/representation.hpp"
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/global_krr.hpp"
+#include "encmol/ml/local_krr.hpp"
 
 namespace encmol::ml {
 
 /// Model families (the CLI's `--family`). The value is stored in model files.
-enum class ModelFamily : std::uint8_t { GlobalKrr = 1 };
+enum class ModelFamily : std::uint8_t { GlobalKrr = 1, LocalKrr = 2 };
 
-/// "krr".
+/// "krr", "local-krr".
 std::string_view to_string(ModelFamily family);
 /// Accepts the names above (any case). Throws InputError listing them.
 ModelFamily parse_model_family(std::string_view name);
@@ -46,7 +48,7 @@ struct TrainingInfo {
 };
 
 struct Model {
-  using Body = std::variant<GlobalKrr>;
+  using Body = std::variant<GlobalKrr, LocalKrr>;
 
   chem::RepresentationSpec representation;
   std::vector<std::string> targets;  // property names, one per output column
@@ -71,10 +73,8 @@ struct Model {
   /// Predictions (molecules x targets). Throws InputError naming a molecule the
   /// representation cannot hold (too many atoms, unknown element, ...).
   Eigen::MatrixXd predict(const std::vector<chem::Molecule>& molecules) const;
-  /// Same from precomputed global features (global KRR only); `molecules`
-  /// supply element counts for the per-element baseline.
-  Eigen::MatrixXd predict_features(const chem::FeatureMatrix& features,
-                                   const std::vector<chem::Molecule>& molecules) const;
+  /// The baseline part of the predictions (molecules x targets).
+  Eigen::MatrixXd baseline_values(const std::vector<chem::Molecule>& molecules) const;
 
   /// Checks internal consistency (sizes, finite values); throws ParameterError.
   void validate() const;

@@ -161,6 +161,10 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
     case static_cast<std::uint8_t>(ModelFamily::GlobalKrr):
       m.body = GlobalKrr::read(r, m.representation.dimension(), t);
       break;
+    case static_cast<std::uint8_t>(ModelFamily::LocalKrr):
+      if (!m.representation.is_atomic()) r.fail("a local kernel model needs an atomic representation");
+      m.body = LocalKrr::read(r, m.representation.atom_dimension(), t);
+      break;
     default:
       r.fail("unknown model family " + std::to_string(family) + " (written by a newer encmol?)");
   }

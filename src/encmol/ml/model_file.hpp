@@ -12,6 +12,9 @@
 //                              u32 degree, f64 lambda, u64 n, u64 d,
 //                              n x d f64 training representations, n x t f64 alpha,
 //                              t x f64 sum|alpha| (checked against alpha)
+//     local-krr                f64 sigma, f64 lambda, training atoms (u64 n,
+//                              u64 atoms, (n + 1) x u64 offsets, atoms x u32 Z,
+//                              atoms x d f64), n x t f64 alpha
 //   provenance                 string data set, u64 seed, u32 folds, f64 CV score,
 //                              string encmol version, u64 training size
 //

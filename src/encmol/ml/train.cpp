@@ -366,7 +366,7 @@ std::vector<LearningCurvePoint> learning_curve(const std::vector<chem::Molecule>
     opts.folds = std::max(2, std::min(options.folds, static_cast<int>(n / 2)));
     opts.progress = nullptr;
     const auto start = Clock::now();
-    const TrainResult trained = train_krr(subset, opts);
+    const TrainResult trained = train(subset, opts);
     const double seconds = seconds_since(start);
     const Errors e = prediction_errors(trained.model.predict(test_molecules), test_labels);
     for (std::size_t t = 0; t < options.targets.size(); ++t) {

@@ -40,14 +40,18 @@ using ProgressCallback = std::function<void(std::string_view step, double fracti
 std::vector<double> default_lambdas();
 
 struct TrainOptions {
+  /// Model family (train() dispatches on it; train_krr ignores it).
+  ModelFamily family = ModelFamily::GlobalKrr;
   chem::RepresentationKind representation = chem::RepresentationKind::CoulombMatrix;
   /// Extra representation capacity beyond the training molecules (see
   /// chem::capacity_for) so larger query molecules can be predicted.
   chem::RepresentationOptions representation_options;
   KernelKind kernel = KernelKind::Gaussian;
-  /// Sigma grid (Gaussian, Laplacian). Empty: 8 values m * 2^k, k = -3..4,
-  /// where m is the median pairwise distance of the training set (Euclidean
-  /// for Gaussian, L1 for Laplacian). Ignored by linear/polynomial kernels.
+  /// Sigma grid (Gaussian, Laplacian, local). Empty: global kernels use 8
+  /// values m * 2^k, k = -3..4, where m is the median pairwise distance of the
+  /// training set (Euclidean for Gaussian, L1 for Laplacian); local kernels a
+  /// ladder of sigmas 1/sqrt(2) apart (local_kernel.hpp) scaled by the median
+  /// same-element atomic distance. Ignored by linear/polynomial kernels.
   std::vector<double> sigmas;
   /// Lambda grid. Empty: default_lambdas().
   std::vector<double> lambdas;
@@ -97,7 +101,14 @@ struct TrainResult {
   std::vector<std::string> warnings;
 };
 
-/// Trains a (multi-target) KRR model on `molecules` (see the top of this
+/// Trains a model of options.family on `molecules`.
+TrainResult train(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+
+/// Local (atomic) KRR with an atomic representation: Gram matrices of every
+/// grid sigma in one pass over the atom pairs, then the same k-fold search.
+TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+
+/// Trains a global (multi-target) KRR model on `molecules` (see the top of this
 /// file). Throws InputError for missing labels / bad molecules and
 /// ParameterError for bad options or when no grid point gives a positive
 /// definite system.
