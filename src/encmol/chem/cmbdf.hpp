@@ -11,7 +11,8 @@
 // divided by its largest |raw[s]|. Radial tables (L = rcut, a = radial_exponent):
 // g = exp(-alpha u) for each exponential decay, then (1 + u)^-n for each power
 // decay. Angular tables (L = pi, a = angular_exponent): g = cos(k u), k = 1..K.
-// (Computed by zero-padded FFT: about 1e-15 from the direct sum.)
+// (Computed by zero-padded FFT: within 2e-14 of the direct sum, relative to
+// each table's maximum.)
 //
 // Atom i's vector, M = derivative_orders, W = number of radial weights:
 //   two-body    X_i[m W + w]     += sqrt(Z_i Z_j) s(r_ij) T^r_{m,w}(r_ij)     over j != i
