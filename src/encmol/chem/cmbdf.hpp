@@ -30,10 +30,11 @@
 // continuous function of the coordinates):
 //   - smooth cutoff: s(r) = 1 below rcut - w, (1 + cos(pi (r - rcut + w) / w)) / 2
 //     up to rcut, 0 beyond (w = switch_width); S_ijk = s(r_ij) s(r_ik) s(r_jk), which
-//     is also independent of the atom order. Identical to the reference for
-//     molecules whose distances are all below rcut - w (9 Å by default);
+//     is also independent of the atom order. It changes nothing for molecules
+//     whose distances are all below rcut - w (9 Å by default);
 //   - tables sampled at t_s = s h, s = 0..N (no shift; the end point L included);
 //   - linear interpolation between table points.
+//   The last two move values by ~1e-3 of their size (one or two grid steps).
 // Kept in both modes: the P_2 / P_4 constants (they are not Hermite
 // polynomials, so phi_2, phi_4 mix in some phi_0; the functionals remain smooth
 // and this keeps the reference's published behaviour), the factor 2 on the
