@@ -193,8 +193,13 @@ TEST(Fchl19, MatchesPlainLoopsOnQm7) {
   other.rcut = 3.1;
   other.acut = 2.6;
   other.zeta = 1.3;
+  Fchl19Parameters sharp;  // narrow Gaussians on a coarse grid: values down to underflow
+  sharp.n3 = 5;
+  sharp.eta3 = 40;
+  sharp.eta2 = 0.01;
+  sharp.two_body_decay = 0;
   for (const Molecule* m : picks) {
-    for (const auto& p : {Fchl19Parameters{}, other}) {
+    for (const auto& p : {Fchl19Parameters{}, other, sharp}) {
       expect_close(features(*m, p), slow_fchl19(*m, kHCNOS, p), 1e-12, m->name);
     }
   }

@@ -63,6 +63,47 @@ double cutoff_function(double r, double c) {
   return 0.5 * (std::cos(std::numbers::pi * r / c) + 1.0);
 }
 
+// exp(-eta (x - S_l)^2) on the grid S_l = step (l + 1), l < count, from three
+// exponentials instead of `count`: start at the grid point nearest x and walk
+// outwards. With d = x - S_l, the ratio to the next point up is
+// exp(2 eta step d - eta step^2) and to the next one down exp(-2 eta step d -
+// eta step^2); both shrink by q = exp(-2 eta step^2) per step and are <= 1, so
+// values only decrease (an underflow to 0 is where the true value is below
+// the smallest double anyway). Relative error: a few ulp per step.
+class GaussianGrid {
+ public:
+  GaussianGrid(double eta, double step, std::size_t count)
+      : eta_(eta), step_(step), count_(count), q_(std::exp(-2.0 * eta * step * step)) {}
+
+  void evaluate(double x, double scale, double* out) const {
+    const double nearest = std::round(x / step_) - 1.0;
+    const std::size_t l0 =
+        static_cast<std::size_t>(std::clamp(nearest, 0.0, static_cast<double>(count_ - 1)));
+    const double d = x - step_ * static_cast<double>(l0 + 1);
+    const double g0 = scale * std::exp(-eta_ * d * d);
+    const double e2 = eta_ * step_ * step_;
+    out[l0] = g0;
+    double g = g0, ratio = std::exp(2.0 * eta_ * step_ * d - e2);
+    for (std::size_t l = l0 + 1; l < count_; ++l) {
+      g *= ratio;
+      ratio *= q_;
+      out[l] = g;
+    }
+    g = g0;
+    ratio = std::exp(-2.0 * eta_ * step_ * d - e2);
+    for (std::size_t l = l0; l-- > 0;) {
+      g *= ratio;
+      ratio *= q_;
+      out[l] = g;
+    }
+  }
+
+ private:
+  double eta_, step_;
+  std::size_t count_;
+  double q_;
+};
+
 }  // namespace
 
 void Fchl19Parameters::validate() const {
@@ -197,10 +238,8 @@ void fchl19_atoms(const Molecule& m, std::span<const int> elements, const Fchl19
   // Three-body: for centre i, every unordered pair of neighbours within acut.
   const std::size_t n3 = p.n3, nf = p.fourier_orders, width = 2 * nf;
   const double c3 = p.three_body_weight * std::sqrt(p.eta3 / std::numbers::pi);
-  std::vector<double> grid3(n3), radial(n3), angular(width), damp(nf);
-  for (std::size_t l = 0; l < n3; ++l) {
-    grid3[l] = p.acut * static_cast<double>(l + 1) / static_cast<double>(n3);
-  }
+  const GaussianGrid gaussians(p.eta3, p.acut / static_cast<double>(n3), n3);
+  std::vector<double> radial(n3), angular(width), damp(nf), fc;
   for (std::size_t f = 0; f < nf; ++f) {
     const double o = static_cast<double>(2 * f + 1);
     damp[f] = 2.0 * std::exp(-0.5 * (p.zeta * o) * (p.zeta * o));
@@ -209,9 +248,10 @@ void fchl19_atoms(const Molecule& m, std::span<const int> elements, const Fchl19
   const std::size_t two_body = ne * n2;
   for (std::size_t i = 0; i < n; ++i) {
     const auto nbrs = near3.neighbors(i);
+    fc.resize(nbrs.size());
+    for (std::size_t a = 0; a < nbrs.size(); ++a) fc[a] = cutoff_function(nbrs[a].distance, p.acut);
     for (std::size_t a = 0; a < nbrs.size(); ++a) {
       const Neighbor& nj = nbrs[a];
-      const double fj = cutoff_function(nj.distance, p.acut);
       for (std::size_t b = a + 1; b < nbrs.size(); ++b) {
         const Neighbor& nk = nbrs[b];
         const double rij = nj.distance, rik = nk.distance;
@@ -227,24 +267,33 @@ void fchl19_atoms(const Molecule& m, std::span<const int> elements, const Fchl19
         const double cos_k = dot_k / (rik * rjk);
         const double weight = c3 * (1.0 + 3.0 * cos_i * cos_j * cos_k) /
                               std::pow(rij * rik * rjk, p.three_body_decay);
-        const double fc = fj * cutoff_function(rik, p.acut);
-        const double mean = 0.5 * (rij + rik);
-        for (std::size_t l = 0; l < n3; ++l) {
-          const double d = mean - grid3[l];
-          radial[l] = weight * fc * std::exp(-p.eta3 * d * d);
-        }
-        const double theta = std::acos(cos_i);
+        gaussians.evaluate(0.5 * (rij + rik), weight * fc[a] * fc[b], radial.data());
+        // cos(o th), sin(o th) for odd o as powers of e^{i th}; th is in [0, pi],
+        // so sin th = sqrt((1 - cos th)(1 + cos th)) >= 0.
+        const double sin_i = std::sqrt(std::max(0.0, (1.0 - cos_i) * (1.0 + cos_i)));
+        const double z2r = cos_i * cos_i - sin_i * sin_i, z2i = 2.0 * cos_i * sin_i;
+        double zr = cos_i, zi = sin_i;
         for (std::size_t f = 0; f < nf; ++f) {
-          const double o = static_cast<double>(2 * f + 1);
-          angular[2 * f] = damp[f] * std::cos(o * theta);
-          angular[2 * f + 1] = damp[f] * std::sin(o * theta);
+          angular[2 * f] = damp[f] * zr;
+          angular[2 * f + 1] = damp[f] * zi;
+          const double next_r = zr * z2r - zi * z2i;
+          zi = zr * z2i + zi * z2r;
+          zr = next_r;
         }
         const std::size_t ej = elem[nj.index], ek = elem[nk.index];
         const std::size_t lo = std::min(ej, ek), hi = std::max(ej, ek);
         const std::size_t pair = lo * ne - lo * (lo + 1) / 2 + hi;
         double* x = out.data() + i * dim + two_body + pair * n3 * width;
-        for (std::size_t l = 0; l < n3; ++l) {
-          for (std::size_t c = 0; c < width; ++c) x[l * width + c] += radial[l] * angular[c];
+        if (width == 2) {  // the default (one Fourier order): a loop the compiler vectorises
+          const double a0 = angular[0], a1 = angular[1];
+          for (std::size_t l = 0; l < n3; ++l) {
+            x[2 * l] += radial[l] * a0;
+            x[2 * l + 1] += radial[l] * a1;
+          }
+        } else {
+          for (std::size_t l = 0; l < n3; ++l) {
+            for (std::size_t c = 0; c < width; ++c) x[l * width + c] += radial[l] * angular[c];
+          }
         }
       }
     }
