@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "encmol/chem/cmbdf.hpp"
 #include "encmol/chem/fchl19.hpp"
 #include "encmol/chem/representation.hpp"
 #include "encmol/core/error.hpp"
@@ -117,6 +118,33 @@ TEST(AtomicRepresentation, StoredFormRoundTripsWithParametersAndRejectsBadOnes) 
   bad[n2_at + 1] = 0xff;
   core::ByteReader rb(bad, "spec");
   EXPECT_THROW(RepresentationSpec::read(rb), FormatError);
+}
+
+}  // namespace
+}  // namespace encmol::chem
+
+namespace encmol::chem {
+namespace {
+
+TEST(AtomicRepresentation, CmbdfSpecStacksAndRoundTrips) {
+  const std::vector<Molecule> mols{methanol(), water()};
+  RepresentationOptions options;
+  options.cmbdf.switch_width = 0.5;
+  const auto spec = RepresentationSpec::fit(RepresentationKind::Cmbdf, mols, options);
+  ASSERT_TRUE(spec.is_atomic());
+  EXPECT_EQ(spec.atom_dimension(), cmbdf_dimension(options.cmbdf));
+  const AtomicFeatures f = spec.featurize_atoms(mols);
+  std::vector<double> direct(6 * spec.atom_dimension());
+  cmbdf_atoms(methanol(), options.cmbdf, direct);
+  for (std::size_t k = 0; k < direct.size(); ++k) EXPECT_EQ(f.values.data()[k], direct[k]);
+  core::ByteWriter w;
+  spec.write(w);
+  core::ByteReader r(w.data(), "spec");
+  const auto back = RepresentationSpec::read(r);
+  EXPECT_EQ(back, spec);
+  EXPECT_EQ(back.cmbdf_parameters().switch_width, 0.5);
+  EXPECT_EQ(parse_representation_kind("cMBDF"), RepresentationKind::Cmbdf);
+  EXPECT_NE(spec.describe().find("cMBDF"), std::string::npos);
 }
 
 }  // namespace

@@ -30,12 +30,15 @@ std::map<int, std::size_t> element_counts(const Molecule& m) {
 
 }  // namespace
 
-bool is_atomic(RepresentationKind kind) { return kind == RepresentationKind::Fchl19; }
+bool is_atomic(RepresentationKind kind) {
+  return kind == RepresentationKind::Fchl19 || kind == RepresentationKind::Cmbdf;
+}
 
 std::string_view to_string(RepresentationKind kind) {
   switch (kind) {
     case RepresentationKind::CoulombMatrix: return "cm";
     case RepresentationKind::BagOfBonds: return "bob";
+    case RepresentationKind::Cmbdf: return "cmbdf";
     case RepresentationKind::Fchl19: return "fchl19";
   }
   return "unknown";
@@ -48,8 +51,10 @@ RepresentationKind parse_representation_kind(std::string_view name) {
   }
   if (n == "bob" || n == "bag-of-bonds" || n == "bag_of_bonds") return RepresentationKind::BagOfBonds;
   if (n == "fchl19" || n == "fchl") return RepresentationKind::Fchl19;
+  if (n == "cmbdf") return RepresentationKind::Cmbdf;
   throw InputError("unknown representation '" + std::string(name) +
-                   "': use 'cm' (sorted Coulomb matrix), 'bob' (Bag of Bonds) or 'fchl19' (atomic FCHL19)");
+                   "': use 'cm' (sorted Coulomb matrix), 'bob' (Bag of Bonds), 'cmbdf' (atomic cMBDF-type) "
+                   "or 'fchl19' (atomic FCHL19)");
 }
 
 RepresentationOptions capacity_for(const std::vector<Molecule>& molecules) {
@@ -85,9 +90,14 @@ RepresentationSpec RepresentationSpec::make(RepresentationKind kind, std::size_t
     for (std::size_t c : spec.layout_.capacity) total += c;
     spec.max_atoms_ = total;
     spec.dimension_ = spec.layout_.dimension;
-  } else if (kind == RepresentationKind::Fchl19) {
-    spec.fchl19_ = options.fchl19;
-    spec.atom_dimension_ = fchl19_dimension(spec.fchl19_, spec.layout_.elements.size());
+  } else if (chem::is_atomic(kind)) {
+    if (kind == RepresentationKind::Fchl19) {
+      spec.fchl19_ = options.fchl19;
+      spec.atom_dimension_ = fchl19_dimension(spec.fchl19_, spec.layout_.elements.size());
+    } else {
+      spec.cmbdf_ = options.cmbdf;
+      spec.atom_dimension_ = cmbdf_dimension(spec.cmbdf_);
+    }
     std::size_t total = 0;
     for (std::size_t c : spec.layout_.capacity) total += c;
     spec.max_atoms_ = total;
@@ -195,7 +205,11 @@ void RepresentationSpec::featurize_atoms(const Molecule& molecule, std::span<dou
     throw ParameterError("the " + std::string(to_string(kind_)) + " representation has no per-atom vectors");
   }
   check_atoms(molecule);
-  fchl19_atoms(molecule, layout_.elements, fchl19_, out);
+  if (kind_ == RepresentationKind::Fchl19) {
+    fchl19_atoms(molecule, layout_.elements, fchl19_, out);
+  } else {
+    cmbdf_atoms(molecule, cmbdf_, out);
+  }
 }
 
 AtomicFeatures RepresentationSpec::featurize_atoms(const std::vector<Molecule>& molecules) const {
@@ -282,13 +296,15 @@ void RepresentationSpec::write(core::ByteWriter& out) const {
   }
   out.u64(dimension_);  // redundant; checked on read
   if (kind_ == RepresentationKind::Fchl19) fchl19_.write(out);
+  if (kind_ == RepresentationKind::Cmbdf) cmbdf_.write(out);
 }
 
 RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
   const std::uint8_t kind = in.u8();
   if (kind != static_cast<std::uint8_t>(RepresentationKind::CoulombMatrix) &&
       kind != static_cast<std::uint8_t>(RepresentationKind::BagOfBonds) &&
-      kind != static_cast<std::uint8_t>(RepresentationKind::Fchl19)) {
+      kind != static_cast<std::uint8_t>(RepresentationKind::Fchl19) &&
+      kind != static_cast<std::uint8_t>(RepresentationKind::Cmbdf)) {
     in.fail("unknown representation kind " + std::to_string(kind));
   }
   const std::uint64_t max_atoms = in.u64();
@@ -321,6 +337,7 @@ RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
   const std::uint64_t dimension = in.u64();
   RepresentationOptions options;
   if (target == RepresentationKind::Fchl19) options.fchl19 = Fchl19Parameters::read(in);
+  if (target == RepresentationKind::Cmbdf) options.cmbdf = CmbdfParameters::read(in);
   RepresentationSpec spec;
   try {
     spec = make(target, static_cast<std::size_t>(max_atoms), std::move(elements),
@@ -343,7 +360,8 @@ std::string RepresentationSpec::describe() const {
   } else if (kind_ == RepresentationKind::BagOfBonds) {
     s = "Bag of Bonds, " + std::to_string(layout_.bags.size()) + " bags";
   } else {
-    s = "FCHL19, " + std::to_string(atom_dimension_) + " values per atom (global form: per-element bags)";
+    s = std::string(kind_ == RepresentationKind::Fchl19 ? "FCHL19" : "cMBDF-type") + ", " +
+        std::to_string(atom_dimension_) + " values per atom (global form: per-element bags)";
   }
   s += ", " + std::to_string(dimension_) + " values; elements (max per molecule):";
   for (std::size_t i = 0; i < layout_.elements.size(); ++i) {

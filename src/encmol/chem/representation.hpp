@@ -5,7 +5,7 @@
 // padding: the largest molecule for the Coulomb matrix, the bag sizes for Bag
 // of Bonds, the element set of an atomic representation), stored with the
 // model, and then featurizes any molecule into a vector of spec.dimension()
-// doubles. Atomic kinds (FCHL19) also give one vector of atom_dimension()
+// doubles. Atomic kinds (cMBDF, FCHL19) also give one vector of atom_dimension()
 // values per atom (featurize_atoms), for local kernels, random features and
 // atomic networks; their global vector is the per-element bag of those atom
 // vectors (each element's atoms sorted by decreasing norm, zero-padded to the
@@ -25,6 +25,7 @@
 
 #include "encmol/chem/atomic_features.hpp"
 #include "encmol/chem/bag_of_bonds.hpp"
+#include "encmol/chem/cmbdf.hpp"
 #include "encmol/chem/fchl19.hpp"
 #include "encmol/chem/molecule.hpp"
 #include "encmol/core/binary.hpp"
@@ -37,16 +38,17 @@ using FeatureMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eige
 enum class RepresentationKind : std::uint8_t {
   CoulombMatrix = 1,  // sorted Coulomb matrix, see coulomb_matrix.hpp
   BagOfBonds = 2,     // see bag_of_bonds.hpp
+  Cmbdf = 3,          // atomic, see cmbdf.hpp
   Fchl19 = 4,         // atomic, see fchl19.hpp
 };
 
 /// True for the kinds with one vector per atom.
 bool is_atomic(RepresentationKind kind);
 
-/// "cm" / "bob" / "fchl19" (the names the CLI uses).
+/// "cm" / "bob" / "cmbdf" / "fchl19" (the names the CLI uses).
 std::string_view to_string(RepresentationKind kind);
-/// Accepts "cm", "coulomb", "coulomb-matrix", "bob", "bag-of-bonds", "fchl19",
-/// "fchl" (any case). Throws InputError listing the accepted names.
+/// Accepts "cm", "coulomb", "coulomb-matrix", "bob", "bag-of-bonds", "cmbdf",
+/// "fchl19", "fchl" (any case). Throws InputError listing the accepted names.
 RepresentationKind parse_representation_kind(std::string_view name);
 
 /// Extra capacity beyond what the fitting molecules need, e.g. to make room for
@@ -55,6 +57,7 @@ struct RepresentationOptions {
   std::size_t min_max_atoms = 0;                    // at least this many atoms (CM)
   std::map<int, std::size_t> min_element_capacity;  // Z -> at least this many atoms (all kinds)
   Fchl19Parameters fchl19;                          // FCHL19 hyper-parameters
+  CmbdfParameters cmbdf;                            // cMBDF hyper-parameters
 };
 
 /// Options whose capacities cover every molecule in `molecules` (no labels are
@@ -86,6 +89,7 @@ class RepresentationSpec {
   bool is_atomic() const { return chem::is_atomic(kind_); }
   std::size_t atom_dimension() const { return atom_dimension_; }
   const Fchl19Parameters& fchl19_parameters() const { return fchl19_; }
+  const CmbdfParameters& cmbdf_parameters() const { return cmbdf_; }
 
   /// Throws InputError unless `molecule` fits this spec's global vector (size,
   /// elements, counts).
@@ -129,6 +133,7 @@ class RepresentationSpec {
   std::size_t dimension_ = 0;
   std::size_t atom_dimension_ = 0;
   Fchl19Parameters fchl19_;
+  CmbdfParameters cmbdf_;
   BagLayout layout_;  // elements + capacities for both kinds, bags for BoB
 };
 
