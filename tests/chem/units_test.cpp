@@ -48,7 +48,9 @@ TEST(Units, NamesAreMatchedWithoutCaseAndSpaces) {
   EXPECT_DOUBLE_EQ(conversion_factor("HARTREE", "kcal / mol"),
                    conversion_factor("hartree", "kcal/mol"));
   EXPECT_DOUBLE_EQ(conversion_factor("Ha", "KJ/MOL"), conversion_factor("Eh", "kJ/mol"));
-  EXPECT_DOUBLE_EQ(conversion_factor("e\xc2\xb7" "bohr", "Debye"),
+  EXPECT_DOUBLE_EQ(conversion_factor("e\xc2\xb7"
+                                     "bohr",
+                                     "Debye"),
                    conversion_factor("e*bohr", "debye"));
   EXPECT_EQ(unit_kind(" eV "), UnitKind::kEnergy);
   EXPECT_EQ(unit_kind("mev"), UnitKind::kEnergy);

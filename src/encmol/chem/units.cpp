@@ -19,23 +19,31 @@ constexpr double kBohrMetre = kAngstromPerBohr * 1e-10;
 struct UnitInfo {
   const char* name;  // canonical spelling, used in messages
   UnitKind kind;
-  double si;  // size of one unit: J for energies, C·m for dipoles
+  double si;                                   // size of one unit: J for energies, C·m for dipoles
   std::initializer_list<const char*> aliases;  // normalized spellings (see normalize)
 };
 
 const std::array<UnitInfo, 8>& units() {
   static const std::array<UnitInfo, 8> table = {{
       {"hartree", UnitKind::kEnergy, kHartreeJoule, {"hartree", "hartrees", "ha", "eh", "e_h"}},
-      {"kcal/mol", UnitKind::kEnergy, kCalorie * 1e3 / kAvogadro,
+      {"kcal/mol",
+       UnitKind::kEnergy,
+       kCalorie * 1e3 / kAvogadro,
        {"kcal/mol", "kcal*mol^-1", "kcalmol^-1", "kcalmol-1"}},
-      {"kJ/mol", UnitKind::kEnergy, 1e3 / kAvogadro,
+      {"kJ/mol",
+       UnitKind::kEnergy,
+       1e3 / kAvogadro,
        {"kj/mol", "kj*mol^-1", "kjmol^-1", "kjmol-1"}},
       {"eV", UnitKind::kEnergy, kElementaryCharge, {"ev"}},
       {"meV", UnitKind::kEnergy, kElementaryCharge * 1e-3, {"mev"}},
       {"debye", UnitKind::kDipole, 1e-21 / kSpeedOfLight, {"debye", "d"}},
-      {"e*bohr", UnitKind::kDipole, kElementaryCharge * kBohrMetre,
+      {"e*bohr",
+       UnitKind::kDipole,
+       kElementaryCharge * kBohrMetre,
        {"e*bohr", "ebohr", "e*a0", "ea0"}},
-      {"e*Å", UnitKind::kDipole, kElementaryCharge * 1e-10,
+      {"e*Å",
+       UnitKind::kDipole,
+       kElementaryCharge * 1e-10,
        {"e*\xc3\x85", "e\xc3\x85", "e*\xc3\xa5", "e\xc3\xa5", "e*a", "e*ang", "e*angstrom",
         "eangstrom"}},
   }};
@@ -95,8 +103,8 @@ double conversion_factor(std::string_view from, std::string_view to) {
   const UnitInfo& a = require_unit(from);
   const UnitInfo& b = require_unit(to);
   if (a.kind != b.kind) {
-    throw InputError("cannot convert '" + std::string(from) + "' (" + kind_name(a.kind) +
-                     ") to '" + std::string(to) + "' (" + kind_name(b.kind) + ")");
+    throw InputError("cannot convert '" + std::string(from) + "' (" + kind_name(a.kind) + ") to '" +
+                     std::string(to) + "' (" + kind_name(b.kind) + ")");
   }
   if (&a == &b) return 1.0;  // exact, no rounding from the division
   return a.si / b.si;
