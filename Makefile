@@ -8,7 +8,7 @@ ifneq ($(CI),)
   CMAKE_FLAGS += -DENCMOL_WERROR=ON
 endif
 
-.PHONY: all deps configure build demo test bench format clean
+.PHONY: all deps configure build demo test bench bundled-data format clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: build
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/encmol_bench_*; do echo "== $$b"; $$b; done
+
+# Regenerates data/*.xyz.gz from ../shared/data, with the GFN2-xTB properties
+# computed by the encmol just built (data/README.md).
+bundled-data: build
+	python3 scripts/make_bundled_data.py --encmol $(BUILD_DIR)/encmol
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libopenblas-dev liblapack-dev
   librdkit-dev libboost-dev
+  xtb libxtb-dev
   libsodium-dev libzstd-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -6,11 +6,15 @@ the SOURCE.md file of each data set) and writes gzip-compressed, multi-molecule
 extended XYZ: one block per molecule, the comment line carrying
 `Properties=species:S:1:pos:R:3`, the molecule name and its labels as
 key=value pairs. Coordinates and property values are copied as text, so no
-number is re-rounded. The gzip header has mtime 0 and no file name, so the
-output is byte-for-byte reproducible.
+number is re-rounded. Then `encmol xtb` (the encmol executable, built first:
+`make build`) appends the GFN2-xTB properties xtb_energy, xtb_gap and
+xtb_dipole to every comment line (skip with --no-xtb). The gzip header has
+mtime 0 and no file name, so the output is byte-for-byte reproducible (the
+xTB values on the same CPU type and libraries; see data/README.md).
 
 Usage: python3 scripts/make_bundled_data.py [--source DIR] [--out DIR]
-Python standard library only.
+           [--encmol PATH] [--threads N] [--no-xtb]
+Python standard library only (plus the encmol executable for xTB).
 """
 
 import argparse
@@ -18,7 +22,10 @@ import gzip
 import io
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import time
 
 QM9_KEYS = ["A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve",
             "U0", "U", "H", "G", "Cv"]
@@ -151,6 +158,28 @@ def make_c7o2h10(source):
     return out
 
 
+def add_xtb(text, name, encmol, threads):
+    """The same text with the xTB pairs appended to each comment line."""
+    with tempfile.TemporaryDirectory(prefix="encmol_bundled_") as tmp:
+        plain = os.path.join(tmp, name + ".xyz")
+        annotated = os.path.join(tmp, name + "_xtb.xyz")
+        with open(plain, "w", encoding="ascii") as f:
+            f.write(text)
+        start = time.monotonic()
+        subprocess.run([encmol, "--threads", str(threads), "xtb", plain, "-o", annotated],
+                       check=True)
+        print(f"{name}: xTB took {time.monotonic() - start:.0f} s")
+        with open(annotated, encoding="ascii") as f:
+            out = f.read()
+    before, after = text.split("\n"), out.split("\n")
+    if len(before) != len(after):
+        fail(f"{name}: encmol xtb changed the number of lines")
+    for old, new in zip(before, after):
+        if new != old and not (new.startswith(old + " xtb_energy=") and "Properties=" in old):
+            fail(f"{name}: encmol xtb changed more than the comment lines: {old!r}")
+    return out
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -158,13 +187,25 @@ def main():
                         help="folder holding qm7/ and c7o2h10/ (default: ../shared/data)")
     parser.add_argument("--out", default=os.path.join(root, "data"),
                         help="output folder (default: data/ of the repository)")
+    parser.add_argument("--encmol", default=os.path.join(root, "build", "encmol"),
+                        help="encmol executable for the xTB properties (default: build/encmol)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads for xTB (default 0: all cores)")
+    parser.add_argument("--no-xtb", action="store_true",
+                        help="write the files without the xTB properties")
     args = parser.parse_args()
+    if not args.no_xtb and not os.access(args.encmol, os.X_OK):
+        fail(f"{args.encmol} is not an executable; build encmol first (make build), "
+             "pass --encmol PATH, or use --no-xtb")
     for name, maker, expected in (("qm7", make_qm7, 7101), ("c7o2h10", make_c7o2h10, 6095)):
         blocks = maker(args.source)
         if len(blocks) != expected:
             fail(f"{name}: {len(blocks)} molecules, expected {expected}")
+        text = "".join(blocks)
+        if not args.no_xtb:
+            text = add_xtb(text, name, args.encmol, args.threads)
         path = os.path.join(args.out, name + ".xyz.gz")
-        write_gzip(path, "".join(blocks))
+        write_gzip(path, text)
         print(f"wrote {path}: {len(blocks)} molecules, {os.path.getsize(path)} bytes")
 
 

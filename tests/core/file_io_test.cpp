@@ -108,3 +108,26 @@ TEST(FileIo, ReadsGzipTransparentlyAndRejectsCorruptGzip) {
   EXPECT_THROW(read_text_maybe_gzip(dir / "b.xyz.gz"), FormatError);
   std::filesystem::remove_all(dir);
 }
+
+TEST(FileIo, GzipIsReproducibleAndReadsBack) {
+  const auto dir = temp_dir();
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "line " + std::to_string(i * 7919 % 10007) + "\n";
+  const std::string a = gzip_compress(text, 9, "test");
+  const std::string b = gzip_compress(text, 9, "test");
+  EXPECT_EQ(a, b);
+  ASSERT_GT(a.size(), 10u);
+  EXPECT_LT(a.size(), text.size() / 2);
+  // Header: magic, deflate, no flags (no file name), mtime 0.
+  EXPECT_EQ(static_cast<unsigned char>(a[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(a[1]), 0x8b);
+  EXPECT_EQ(a[2], 8);
+  EXPECT_EQ(a[3], 0);
+  EXPECT_EQ(a.substr(4, 4), std::string(4, '\0'));
+  write_file_atomic(dir / "t.gz", std::string_view(a));
+  EXPECT_EQ(read_text_maybe_gzip(dir / "t.gz"), text);
+  write_file_atomic(dir / "empty.gz", std::string_view(gzip_compress("", 6, "test")));
+  EXPECT_EQ(read_text_maybe_gzip(dir / "empty.gz"), "");
+  EXPECT_THROW(gzip_compress(text, 0, "test"), IoError);
+  std::filesystem::remove_all(dir);
+}

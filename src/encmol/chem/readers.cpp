@@ -2,8 +2,6 @@
 // matrices and the extended-XYZ writer.
 #include "encmol/chem/readers.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -111,25 +109,6 @@ void check_key(const std::string& key, const std::string& where) {
                      "' cannot be written as an extended-XYZ key (it must be non-empty, have no "
                      "spaces, '=' or quotes, and not be 'name' or 'Properties')");
   }
-}
-
-std::string gzip_compress(const std::string& text, const fs::path& path) {
-  z_stream zs{};
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw IoError(path.string() + ": zlib init failed");
-  }
-  std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(text.size())));
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  zs.avail_in = static_cast<uInt>(text.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const std::size_t produced = out.size() - zs.avail_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw IoError(path.string() + ": gzip compression failed");
-  out.resize(produced);
-  return out;
 }
 
 }  // namespace
@@ -428,7 +407,7 @@ std::string format_xyz(const std::vector<Molecule>& molecules) {
 void write_xyz(const fs::path& path, const std::vector<Molecule>& molecules) {
   const std::string text = format_xyz(molecules);
   if (lower(path.filename().string()).ends_with(".gz")) {
-    core::write_file_atomic(path, gzip_compress(text, path));
+    core::write_file_atomic(path, core::gzip_compress(text, 6, path.string()));
   } else {
     core::write_file_atomic(path, text);
   }

@@ -15,6 +15,8 @@ void add_learning_curve_command(CLI::App& app, GlobalOptions& global);
 void add_info_command(CLI::App& app, GlobalOptions& global);
 void add_audit_command(CLI::App& app, GlobalOptions& global);
 void add_demo_command(CLI::App& app, GlobalOptions& global);
+/// GFN2-xTB properties for molecule files (xtb_command.cpp).
+void add_xtb_command(CLI::App& app, GlobalOptions& global);
 /// card, keygen, encrypt, evaluate, decrypt (secure_commands.cpp).
 void add_secure_commands(CLI::App& app, GlobalOptions& global);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,6 +49,42 @@ std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
 std::string read_file_text(const std::filesystem::path& path, std::uint64_t max_bytes) {
   const auto bytes = read_file_bytes(path, max_bytes);
   return std::string(bytes.begin(), bytes.end());
+}
+
+std::string gzip_compress(std::string_view data, int level, std::string_view what) {
+  if (level < 1 || level > 9) {
+    throw IoError(std::string(what) + ": gzip level " + std::to_string(level) + " is not 1..9");
+  }
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip wrapper; zlib writes mtime 0 and no name.
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw IoError(std::string(what) + ": zlib init failed");
+  }
+  std::string out;
+  std::size_t done = 0;
+  int rc = Z_OK;
+  // Input in pieces below 4 GiB (zlib counts in uInt).
+  constexpr std::size_t kPiece = std::size_t{1} << 30;
+  const auto* in = reinterpret_cast<const Bytef*>(data.data());
+  do {
+    const std::size_t piece = std::min(kPiece, data.size() - done);
+    zs.next_in = const_cast<Bytef*>(in + done);
+    zs.avail_in = static_cast<uInt>(piece);
+    done += piece;
+    const int flush = done == data.size() ? Z_FINISH : Z_NO_FLUSH;
+    do {
+      const std::size_t old = out.size();
+      out.resize(old + std::max<std::size_t>(deflateBound(&zs, zs.avail_in), 1 << 16));
+      zs.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+      zs.avail_out = static_cast<uInt>(out.size() - old);
+      rc = deflate(&zs, flush);
+      out.resize(out.size() - zs.avail_out);
+      if (rc == Z_STREAM_ERROR) break;
+    } while (zs.avail_in > 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
+  } while (done < data.size() && rc != Z_STREAM_ERROR);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw IoError(std::string(what) + ": gzip compression failed");
+  return out;
 }
 
 std::string read_text_maybe_gzip(const std::filesystem::path& path, std::uint64_t max_bytes) {

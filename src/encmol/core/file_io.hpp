@@ -27,6 +27,11 @@ std::string read_file_text(const std::filesystem::path& path,
 std::string read_text_maybe_gzip(const std::filesystem::path& path,
                                  std::uint64_t max_bytes = kDefaultMaxFileBytes);
 
+/// Gzip (RFC 1952) of `data` at zlib `level` (1..9). The header holds no file
+/// name and a zero timestamp, so equal input gives equal bytes (reproducible
+/// data files). Throws IoError naming `what` if zlib fails.
+std::string gzip_compress(std::string_view data, int level, std::string_view what);
+
 /// Writes `data` to `path` atomically: a temporary file in the same directory
 /// is written, flushed to disk and renamed over `path`. Either the old file or
 /// the complete new one exists at every moment; a failure leaves no temp file.
