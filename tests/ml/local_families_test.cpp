@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "encmol/core/binary.hpp"
 #include "encmol/core/error.hpp"
 #include "encmol/ml/delta.hpp"
 #include "encmol/ml/local_kernel.hpp"
@@ -106,6 +107,80 @@ TEST(Delta, LearnsTheCorrectionAndAddsTheBaselineBack) {
   // Energies need an energy unit to convert the xTB hartrees into.
   opt.delta = {DeltaSource::XtbEnergy};
   opt.units = {""};
+  EXPECT_THROW(train(train_set, opt), InputError);
+}
+
+}  // namespace
+}  // namespace encmol::ml
+
+namespace encmol::ml {
+namespace {
+
+TEST(AtomicPca, KeepsDistancesOfLowRankAtomsAndRefusesTheUnknown) {
+  // Atoms of each element on an r-dimensional affine subspace of R^d: r
+  // components keep every same-element distance exactly.
+  const int d = 12, r = 4;
+  auto atoms = testing::random_atomic_features(60, r, 7);
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> n01;
+  Eigen::MatrixXd lift(r, d);
+  for (Eigen::Index i = 0; i < lift.size(); ++i) lift.data()[i] = n01(rng);
+  Eigen::RowVectorXd shift(d);
+  for (Eigen::Index i = 0; i < d; ++i) shift(i) = n01(rng);
+  chem::AtomicFeatures high = atoms;
+  high.values = (atoms.values * lift).rowwise() + shift;
+  const AtomicPca pca = AtomicPca::fit(high, r);
+  ASSERT_EQ(pca.elements.size(), 3u);
+  for (const auto& e : pca.elements) {
+    EXPECT_NEAR(e.retained, 1.0, 1e-9);
+    EXPECT_LT((e.basis.transpose() * e.basis - Eigen::MatrixXd::Identity(r, r)).cwiseAbs().maxCoeff(), 1e-10);
+  }
+  const chem::AtomicFeatures low = pca.project(high);
+  ASSERT_EQ(low.dimension(), static_cast<std::size_t>(r));
+  for (std::size_t a = 0; a < high.atom_count(); ++a)
+    for (std::size_t b = 0; b < a; ++b)
+      if (high.charges[a] == high.charges[b]) {
+        const auto ia = static_cast<Eigen::Index>(a), ib = static_cast<Eigen::Index>(b);
+        EXPECT_NEAR((low.values.row(ia) - low.values.row(ib)).norm(), (high.values.row(ia) - high.values.row(ib)).norm(), 1e-9);
+      }
+  // Fewer components lose variance and say so.
+  const AtomicPca two = AtomicPca::fit(high, 2);
+  for (const auto& e : two.elements) EXPECT_LT(e.retained, 0.999);
+  EXPECT_THROW(AtomicPca::fit(high, d), ParameterError);
+  EXPECT_THROW(AtomicPca::fit(high, 0), ParameterError);
+  chem::AtomicFeatures foreign = high;
+  foreign.charges[0] = 9;
+  EXPECT_THROW(pca.project(foreign), InputError);
+}
+
+TEST(AtomicPca, ModelsStoreItAndFormatTwoStillLoads) {
+  const auto mols = testing::synthetic_molecules(90, 31);
+  const Split split = random_split(mols.size(), 70, 4);
+  const auto train_set = select(mols, split.train), test = select(mols, split.test);
+  TrainOptions opt = local_options(ModelFamily::Quadratic, chem::RepresentationKind::Cmbdf);
+  opt.atom_pca = 12;
+  const TrainResult q = train(train_set, opt);
+  ASSERT_TRUE(q.model.atom_projection.active());
+  EXPECT_EQ(q.model.atom_input_dimension(), 12u);
+  EXPECT_EQ(std::get<QuadraticAtomicModel>(q.model.body).elements.front().linear.rows(), 12);
+  const Model back = decode_model(encode_model(q.model), "test");
+  EXPECT_EQ((back.predict(test) - q.model.predict(test)).cwiseAbs().maxCoeff(), 0.0);
+  // Format 2 = format 3 without the projection's u64 (0) before the body.
+  opt = local_options(ModelFamily::LocalKrr, chem::RepresentationKind::Cmbdf);
+  const Model plain = train(train_set, opt).model;
+  core::Bytes payload = encode_model(plain);
+  core::ByteWriter body;
+  std::get<LocalKrr>(plain.body).write(body);
+  const std::size_t provenance = (8 + plain.info.dataset.size()) + 8 + 4 + 8 + (8 + plain.info.encmol_version.size()) + 8;
+  const std::size_t projection_at = payload.size() - provenance - body.size() - 8;
+  for (std::size_t k = 0; k < 8; ++k) ASSERT_EQ(payload[projection_at + k], 0);
+  payload.erase(payload.begin() + static_cast<std::ptrdiff_t>(projection_at), payload.begin() + static_cast<std::ptrdiff_t>(projection_at + 8));
+  const Model v2 = decode_model(payload, "v2", 2);
+  EXPECT_FALSE(v2.atom_projection.active());
+  EXPECT_EQ((v2.predict(test) - plain.predict(test)).cwiseAbs().maxCoeff(), 0.0);
+  // --pca is for atomic families only.
+  opt = local_options(ModelFamily::GlobalKrr, chem::RepresentationKind::Cmbdf);
+  opt.atom_pca = 12;
   EXPECT_THROW(train(train_set, opt), InputError);
 }
 

@@ -36,6 +36,10 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   command.add_option("--degree", degree, "Polynomial kernel degree")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
+  command.add_option("--pca", pca,
+                     "Atomic families: project each element's atom vectors onto this many principal "
+                     "components (fitted on the training atoms, stored in the model); 0 = none")
+      ->capture_default_str();
   command.add_option("--folds", folds, "Cross-validation folds")
       ->capture_default_str()
       ->check(CLI::Range(2, 100));
@@ -69,6 +73,7 @@ ml::TrainOptions ModelOptions::to_train_options() const {
     options.coef0 = coef0.front();
   }
   options.degree = degree;
+  options.atom_pca = pca;
   options.folds = folds;
   options.baseline = !no_baseline;
   options.seed = seed;

@@ -22,6 +22,7 @@ struct ModelOptions {
   double gamma = 0.0;
   std::vector<std::string> coef0s;
   int degree = 2;
+  std::size_t pca = 0;
   int folds = 4;
   bool no_baseline = false;
   std::vector<std::string> delta;

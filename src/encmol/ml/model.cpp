@@ -81,18 +81,23 @@ void Model::validate() const {
     fail("non-finite baseline values");
   }
   baseline.delta.validate(targets.size());
+  if (atom_projection.active()) {
+    if (!representation.is_atomic()) fail("an atom projection needs an atomic representation");
+    if (atom_projection.input_dimension != representation.atom_dimension()) fail("the atom projection's input size differs from the representation's");
+    atom_projection.validate(representation.elements());
+  }
   std::visit(Overloaded{[&](const GlobalKrr& k) {
                           k.validate(representation.dimension(), targets.size());
                           if (k.training_size() != info.training_size) fail("training size does not match the weights");
                         },
                         [&](const LocalKrr& k) {
                           if (!representation.is_atomic()) fail("a local kernel model needs an atomic representation");
-                          k.validate(representation.atom_dimension(), targets.size(), representation.elements());
+                          k.validate(atom_input_dimension(), targets.size(), representation.elements());
                           if (k.training_size() != info.training_size) fail("training size does not match the weights");
                         },
                         [&](const QuadraticAtomicModel& q) {
                           if (!representation.is_atomic()) fail("a quadratic atomic model needs an atomic representation");
-                          q.validate(representation.atom_dimension(), targets.size(), representation.elements());
+                          q.validate(atom_input_dimension(), targets.size(), representation.elements());
                         }},
              body);
 }
@@ -100,10 +105,14 @@ void Model::validate() const {
 Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) const {
   Eigen::MatrixXd out = std::visit(
       Overloaded{[&](const GlobalKrr& k) { return k.predict(representation.featurize(molecules)); },
-                 [&](const LocalKrr& k) { return k.predict(representation.featurize_atoms(molecules)); },
-                 [&](const QuadraticAtomicModel& q) { return q.predict(representation.featurize_atoms(molecules)); }},
+                 [&](const LocalKrr& k) { return k.predict(atom_inputs(molecules)); },
+                 [&](const QuadraticAtomicModel& q) { return q.predict(atom_inputs(molecules)); }},
       body);
   return out + baseline_values(molecules);
+}
+
+chem::AtomicFeatures Model::atom_inputs(const std::vector<chem::Molecule>& molecules) const {
+  return atom_projection.project(representation.featurize_atoms(molecules));
 }
 
 Eigen::MatrixXd Model::baseline_values(const std::vector<chem::Molecule>& molecules) const {
@@ -121,6 +130,7 @@ std::string Model::describe() const {
   char buf[256];
   s += "family: " + std::string(to_string(family())) + "\n";
   s += "representation: " + representation.describe() + "\n";
+  s += atom_projection.describe();
   s += std::visit([](const auto& b) { return b.describe(); }, body);
   s += "training molecules: " + std::to_string(training_size()) + "\n";
   s += "baseline: ";

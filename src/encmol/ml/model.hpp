@@ -24,6 +24,7 @@
 
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
+#include "encmol/ml/atomic_pca.hpp"
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/global_krr.hpp"
 #include "encmol/ml/local_krr.hpp"
@@ -56,6 +57,9 @@ struct Model {
   std::vector<std::string> targets;  // property names, one per output column
   std::vector<std::string> units;    // same length; "" when unknown
   Baseline baseline;
+  /// Atomic families: optional per-element PCA applied to every atom vector
+  /// before the body sees it (inactive = the representation's own vectors).
+  AtomicPca atom_projection;
   /// Standard deviation of the training labels after the baseline, per target.
   /// Used to compare errors of targets with different units (CV score) and by
   /// the secure layer to express error budgets relative to the label spread.
@@ -66,6 +70,12 @@ struct Model {
   ModelFamily family() const;
   std::size_t training_size() const { return info.training_size; }
   std::size_t target_count() const { return targets.size(); }
+
+  /// Atom vectors as the body consumes them: the representation's, projected
+  /// when atom_projection is active. Throws InputError like predict.
+  chem::AtomicFeatures atom_inputs(const std::vector<chem::Molecule>& molecules) const;
+  /// Values per atom the body sees.
+  std::size_t atom_input_dimension() const { return atom_projection.output_dimension(representation.atom_dimension()); }
 
   /// The global-KRR body; ParameterError naming the family when the model is
   /// of another family (for code that only handles global KRR).

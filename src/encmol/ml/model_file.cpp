@@ -130,6 +130,7 @@ core::Bytes encode_model(const Model& model) {
   }
   write_baseline(w, model.baseline);
   model.baseline.delta.write(w);
+  model.atom_projection.write(w);
   std::visit([&](const auto& body) { body.write(w); }, model.body);
   w.string(model.info.dataset);
   w.u64(model.info.seed);
@@ -143,8 +144,8 @@ core::Bytes encode_model(const Model& model) {
 Model decode_model(std::span<const std::uint8_t> payload, const std::string& context, std::uint32_t version) {
   core::ByteReader r(payload, context);
   if (version == 1) return decode_v1(r);
-  if (version != kModelFormatVersion) {
-    r.fail("model format version " + std::to_string(version) + " is not supported (this encmol reads 1 and " +
+  if (version < 2 || version > kModelFormatVersion) {
+    r.fail("model format version " + std::to_string(version) + " is not supported (this encmol reads 1 to " +
            std::to_string(kModelFormatVersion) + ")");
   }
   Model m;
@@ -159,17 +160,20 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
   }
   m.baseline = read_baseline(r, t);
   m.baseline.delta = DeltaBaseline::read(r, t);
+  if (version >= 3) {
+    m.atom_projection = AtomicPca::read(r, m.representation.is_atomic() ? m.representation.atom_dimension() : 0);
+  }
   switch (family) {
     case static_cast<std::uint8_t>(ModelFamily::GlobalKrr):
       m.body = GlobalKrr::read(r, m.representation.dimension(), t);
       break;
     case static_cast<std::uint8_t>(ModelFamily::LocalKrr):
       if (!m.representation.is_atomic()) r.fail("a local kernel model needs an atomic representation");
-      m.body = LocalKrr::read(r, m.representation.atom_dimension(), t);
+      m.body = LocalKrr::read(r, m.atom_input_dimension(), t);
       break;
     case static_cast<std::uint8_t>(ModelFamily::Quadratic):
       if (!m.representation.is_atomic()) r.fail("a quadratic atomic model needs an atomic representation");
-      m.body = QuadraticAtomicModel::read(r, m.representation.atom_dimension(), t);
+      m.body = QuadraticAtomicModel::read(r, m.atom_input_dimension(), t);
       break;
     default:
       r.fail("unknown model family " + std::to_string(family) + " (written by a newer encmol?)");

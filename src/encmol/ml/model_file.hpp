@@ -1,5 +1,5 @@
 // Model file: a core envelope (binary.hpp) of kind "MODL", written atomically.
-// Format version 2 (every family; little-endian; strings and counts are u64
+// Format version 3 (every family; little-endian; strings and counts are u64
 // length-prefixed):
 //
 //   family                     u8 (ModelFamily)
@@ -10,6 +10,9 @@
 //   Δ baseline                 u8 active; if 1: t x {u8 source, f64 factor},
 //                              xTB settings f64 accuracy, u32 iterations,
 //                              f64 electronic temperature, i64 total charge
+//   atom projection (v3)       per-element PCA (atomic_pca.hpp: u64 components,
+//                              0 = none; else u64 elements, per element u32 Z,
+//                              f64 variance kept, d f64 mean, d x k f64 basis)
 //   body                       family specific:
 //     krr                      u8 kernel kind, f64 sigma, f64 gamma, f64 coef0,
 //                              u32 degree, f64 lambda, u64 n, u64 d,
@@ -17,13 +20,14 @@
 //                              t x f64 sum|alpha| (checked against alpha)
 //     local-krr                f64 sigma, f64 lambda, training atoms (u64 n,
 //                              u64 atoms, (n + 1) x u64 offsets, atoms x u32 Z,
-//                              atoms x d f64), n x t f64 alpha
+//                              atoms x d f64; d = k when projected), n x t f64 alpha
 //     quadratic                f64 coef0, f64 scale, f64 lambda, u64 elements,
 //                              per element: u32 Z, t x f64 c, d x t f64 g,
 //                              t x (d (d + 1) / 2) f64 upper triangle of H
 //   provenance                 string data set, u64 seed, u32 folds, f64 CV score,
 //                              string encmol version, u64 training size
 //
+// Version 2 is the same without the atom projection (read as none).
 // Version 1 (encmol 0.1, global KRR only) is still read: representation,
 // kernel, lambda, targets with sum|alpha|, baseline, training
 // representations, alpha, provenance without the training size.
@@ -45,14 +49,14 @@ namespace encmol::ml {
 struct Model;
 
 inline constexpr core::Kind kModelKind = core::make_kind("MODL");
-inline constexpr std::uint32_t kModelFormatVersion = 2;
+inline constexpr std::uint32_t kModelFormatVersion = 3;
 /// Largest model file read (training representations dominate: 8 GiB holds
 /// e.g. 100k molecules x 10k values).
 inline constexpr std::uint64_t kMaxModelFileBytes = std::uint64_t{8} << 30;
 
 /// Payload bytes of a model (validated first; ParameterError if inconsistent).
 core::Bytes encode_model(const Model& model);
-/// Parses a payload of format `version` (1 or 2); `context` (file name)
+/// Parses a payload of format `version` (1, 2 or 3); `context` (file name)
 /// prefixes FormatError messages.
 Model decode_model(std::span<const std::uint8_t> payload, const std::string& context,
                    std::uint32_t version = kModelFormatVersion);

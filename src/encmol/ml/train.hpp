@@ -60,6 +60,10 @@ struct TrainOptions {
   double gamma = 0.0;
   double coef0 = 1.0;
   int degree = 2;
+  /// Atomic families: project every element's atom vectors onto this many
+  /// leading principal components (atomic_pca.hpp) before the model sees
+  /// them; 0 = use the vectors as they are.
+  std::size_t atom_pca = 0;
   /// Quadratic atomic model: coef0 grid of (coef0 + x.y / mean|x|^2)^2.
   /// Empty: 0.5, 1, 2, 4, 8.
   std::vector<double> coef0s;

@@ -25,7 +25,9 @@ std::vector<double> default_local_sigmas(const chem::AtomicFeatures& atoms) {
 
 TrainResult train(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
   switch (options.family) {
-    case ModelFamily::GlobalKrr: return train_krr(molecules, options);
+    case ModelFamily::GlobalKrr:
+      if (options.atom_pca > 0) throw InputError("--pca applies to the atomic families, not to global krr");
+      return train_krr(molecules, options);
     case ModelFamily::LocalKrr: return train_local_krr(molecules, options);
     case ModelFamily::Quadratic: return train_quadratic(molecules, options);
   }
@@ -39,7 +41,8 @@ namespace {
 // search over (kernel, lambda), and the final dual solve.
 struct DualFit {
   chem::RepresentationSpec spec;
-  chem::AtomicFeatures atoms;
+  AtomicPca pca;
+  chem::AtomicFeatures atoms;  // projected when pca is active
   LabelSetup labels;
   std::size_t best_kernel = 0;
   double lambda = 0.0;
@@ -65,6 +68,12 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   report(options.progress, "featurize", 0.0);
   fit.spec = chem::RepresentationSpec::fit(options.representation, molecules, options.representation_options);
   fit.atoms = fit.spec.featurize_atoms(molecules);
+  if (options.atom_pca > 0) {
+    // Unsupervised, so fitting it on every training molecule (the CV folds'
+    // validation parts included) leaks no label into the CV scores.
+    fit.pca = AtomicPca::fit(fit.atoms, options.atom_pca);
+    fit.atoms = fit.pca.project(fit.atoms);
+  }
   report(options.progress, "featurize", 1.0);
   result.featurize_seconds = seconds_since(start);
 
@@ -143,6 +152,7 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
   body.training_atoms = std::move(fit.atoms);
   Model& model = result.model;
   fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds, fit.cv_score);
+  model.atom_projection = std::move(fit.pca);
   model.body = std::move(body);
   model.validate();
   return result;
@@ -166,6 +176,7 @@ TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const 
       "coef0", result);
   Model& model = result.model;
   fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds, fit.cv_score);
+  model.atom_projection = std::move(fit.pca);
   model.body = QuadraticAtomicModel::from_dual(fit.atoms, fit.alpha, result.sigma, scale, fit.lambda);
   model.validate();
   return result;
