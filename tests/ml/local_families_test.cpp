@@ -57,7 +57,7 @@ TEST(TrainLocal, BothFamiliesBeatTheBaselineAndRoundTrip) {
       const TrainOptions opt = local_options(family, rep);
       const TrainResult r = train(train_set, opt);
       EXPECT_EQ(r.model.family(), family);
-      EXPECT_EQ(r.cv.size(), family == ModelFamily::Quadratic ? 10u : 18u);
+      EXPECT_EQ(r.cv.size(), family == ModelFamily::Quadratic ? 10u : 18u);  // explicit lambdas: 2
       EXPECT_EQ(r.grid_parameter, family == ModelFamily::Quadratic ? "coef0" : "sigma");
       const Eigen::MatrixXd p = r.model.predict(test);
       const Eigen::MatrixXd y = label_matrix(test, opt.targets);
@@ -165,7 +165,9 @@ TEST(AtomicPca, ModelsStoreItAndFormatTwoStillLoads) {
   EXPECT_EQ(std::get<QuadraticAtomicModel>(q.model.body).elements.front().linear.rows(), 12);
   const Model back = decode_model(encode_model(q.model), "test");
   EXPECT_EQ((back.predict(test) - q.model.predict(test)).cwiseAbs().maxCoeff(), 0.0);
-  // Format 2 = format 3 without the projection's u64 (0) before the body.
+  // Format 2 = format 3 without the projection's u64 (0) before the body,
+  // and a local-krr body that starts with f64 sigma instead of the blocks
+  // (u64 count 1, u64 begin, u64 end, f64 sigma, f64 weight).
   opt = local_options(ModelFamily::LocalKrr, chem::RepresentationKind::Cmbdf);
   const Model plain = train(train_set, opt).model;
   core::Bytes payload = encode_model(plain);
@@ -174,13 +176,62 @@ TEST(AtomicPca, ModelsStoreItAndFormatTwoStillLoads) {
   const std::size_t provenance = (8 + plain.info.dataset.size()) + 8 + 4 + 8 + (8 + plain.info.encmol_version.size()) + 8;
   const std::size_t projection_at = payload.size() - provenance - body.size() - 8;
   for (std::size_t k = 0; k < 8; ++k) ASSERT_EQ(payload[projection_at + k], 0);
-  payload.erase(payload.begin() + static_cast<std::ptrdiff_t>(projection_at), payload.begin() + static_cast<std::ptrdiff_t>(projection_at + 8));
+  const auto at = [&](std::size_t k) { return payload.begin() + static_cast<std::ptrdiff_t>(k); };
+  payload.erase(at(projection_at + 8 + 32), at(projection_at + 8 + 40));  // weight
+  payload.erase(at(projection_at), at(projection_at + 8 + 24));           // projection, count, begin, end
   const Model v2 = decode_model(payload, "v2", 2);
   EXPECT_FALSE(v2.atom_projection.active());
   EXPECT_EQ((v2.predict(test) - plain.predict(test)).cwiseAbs().maxCoeff(), 0.0);
   // --pca is for atomic families only.
   opt = local_options(ModelFamily::GlobalKrr, chem::RepresentationKind::Cmbdf);
   opt.atom_pca = 12;
+  EXPECT_THROW(train(train_set, opt), InputError);
+}
+
+}  // namespace
+}  // namespace encmol::ml
+
+namespace encmol::ml {
+namespace {
+
+TEST(CompositeRepresentation, SumsOneGaussianPerBlock) {
+  const auto mols = testing::synthetic_molecules(100, 41);
+  const Split split = random_split(mols.size(), 80, 5);
+  const auto train_set = select(mols, split.train), test = select(mols, split.test);
+  // The composite atom vector is the FCHL19 vector followed by the cMBDF one.
+  const auto both = chem::RepresentationSpec::fit(chem::RepresentationKind::Fchl19Cmbdf, mols);
+  const auto f = chem::RepresentationSpec::fit(chem::RepresentationKind::Fchl19, mols);
+  const auto c = chem::RepresentationSpec::fit(chem::RepresentationKind::Cmbdf, mols);
+  ASSERT_EQ(both.atom_blocks(), (std::vector<std::size_t>{f.atom_dimension(), c.atom_dimension()}));
+  const auto xb = both.featurize_atoms(test), xf = f.featurize_atoms(test), xc = c.featurize_atoms(test);
+  EXPECT_EQ(xb.columns(0, f.atom_dimension()).values, xf.values);
+  EXPECT_EQ(xb.columns(f.atom_dimension(), both.atom_dimension()).values, xc.values);
+  TrainOptions opt = local_options(ModelFamily::LocalKrr, chem::RepresentationKind::Fchl19Cmbdf);
+  opt.block_weights = {0.5, 2.0};
+  const TrainResult r = train(train_set, opt);
+  EXPECT_EQ(r.grid_parameter, "weight");
+  EXPECT_EQ(r.cv.size(), 4u);
+  const auto& body = std::get<LocalKrr>(r.model.body);
+  ASSERT_EQ(body.blocks.size(), 2u);
+  EXPECT_EQ(body.blocks[1].begin, f.atom_dimension());
+  EXPECT_EQ(body.blocks[1].weight, r.sigma);
+  // The prediction is the weighted sum of the two blocks' local Gaussians.
+  const double s0[] = {body.blocks[0].sigma}, s1[] = {body.blocks[1].sigma};
+  const auto train_f = f.featurize_atoms(train_set), train_c = c.featurize_atoms(train_set);
+  const Eigen::MatrixXd k = local_gram(xf, train_f, s0)[0] + body.blocks[1].weight * local_gram(xc, train_c, s1)[0];
+  const Eigen::MatrixXd expect = k * body.alpha + r.model.baseline_values(test);
+  const Eigen::MatrixXd got = r.model.predict(test);
+  EXPECT_LT((got - expect).cwiseAbs().maxCoeff(), 1e-9 * (1 + expect.cwiseAbs().maxCoeff()));
+  const Errors e = prediction_errors(got, label_matrix(test, opt.targets));
+  const Errors base = prediction_errors(r.model.baseline.evaluate(test), label_matrix(test, opt.targets));
+  EXPECT_LT(e.mae[0], 0.5 * base.mae[0]);
+  const Model back = decode_model(encode_model(r.model), "test");
+  EXPECT_EQ(std::get<LocalKrr>(back.body).blocks, body.blocks);
+  EXPECT_EQ((back.predict(test) - got).cwiseAbs().maxCoeff(), 0.0);
+  opt.sigmas = {1.0};
+  EXPECT_THROW(train(train_set, opt), InputError);
+  opt.sigmas.clear();
+  opt.atom_pca = 8;
   EXPECT_THROW(train(train_set, opt), InputError);
 }
 

@@ -42,3 +42,16 @@ void AtomicFeatures::validate() const {
 }
 
 }  // namespace encmol::chem
+
+namespace encmol::chem {
+
+AtomicFeatures AtomicFeatures::columns(std::size_t begin, std::size_t end) const {
+  if (begin >= end || end > dimension()) throw ParameterError("AtomicFeatures::columns: range outside the atom vector");
+  AtomicFeatures out;
+  out.charges = charges;
+  out.offsets = offsets;
+  out.values = values.middleCols(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin));
+  return out;
+}
+
+}  // namespace encmol::chem

@@ -22,6 +22,8 @@ struct AtomicFeatures {
 
   /// The molecules `indices` (in that order), as a new stack.
   AtomicFeatures select(const std::vector<std::size_t>& indices) const;
+  /// The same atoms with only the values in columns [begin, end).
+  AtomicFeatures columns(std::size_t begin, std::size_t end) const;
   /// Throws ParameterError unless offsets, charges and values agree and every
   /// value is finite.
   void validate() const;

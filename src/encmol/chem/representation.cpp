@@ -31,7 +31,8 @@ std::map<int, std::size_t> element_counts(const Molecule& m) {
 }  // namespace
 
 bool is_atomic(RepresentationKind kind) {
-  return kind == RepresentationKind::Fchl19 || kind == RepresentationKind::Cmbdf;
+  return kind == RepresentationKind::Fchl19 || kind == RepresentationKind::Cmbdf ||
+         kind == RepresentationKind::Fchl19Cmbdf;
 }
 
 std::string_view to_string(RepresentationKind kind) {
@@ -40,6 +41,7 @@ std::string_view to_string(RepresentationKind kind) {
     case RepresentationKind::BagOfBonds: return "bob";
     case RepresentationKind::Cmbdf: return "cmbdf";
     case RepresentationKind::Fchl19: return "fchl19";
+    case RepresentationKind::Fchl19Cmbdf: return "fchl19+cmbdf";
   }
   return "unknown";
 }
@@ -52,9 +54,10 @@ RepresentationKind parse_representation_kind(std::string_view name) {
   if (n == "bob" || n == "bag-of-bonds" || n == "bag_of_bonds") return RepresentationKind::BagOfBonds;
   if (n == "fchl19" || n == "fchl") return RepresentationKind::Fchl19;
   if (n == "cmbdf") return RepresentationKind::Cmbdf;
+  if (n == "fchl19+cmbdf" || n == "fchl19-cmbdf") return RepresentationKind::Fchl19Cmbdf;
   throw InputError("unknown representation '" + std::string(name) +
                    "': use 'cm' (sorted Coulomb matrix), 'bob' (Bag of Bonds), 'cmbdf' (atomic cMBDF-type) "
-                   "or 'fchl19' (atomic FCHL19)");
+                   "'fchl19' (atomic FCHL19) or 'fchl19+cmbdf' (both, one after the other)");
 }
 
 RepresentationOptions capacity_for(const std::vector<Molecule>& molecules) {
@@ -91,12 +94,14 @@ RepresentationSpec RepresentationSpec::make(RepresentationKind kind, std::size_t
     spec.max_atoms_ = total;
     spec.dimension_ = spec.layout_.dimension;
   } else if (chem::is_atomic(kind)) {
-    if (kind == RepresentationKind::Fchl19) {
+    spec.atom_dimension_ = 0;
+    if (kind != RepresentationKind::Cmbdf) {
       spec.fchl19_ = options.fchl19;
-      spec.atom_dimension_ = fchl19_dimension(spec.fchl19_, spec.layout_.elements.size());
-    } else {
+      spec.atom_dimension_ += fchl19_dimension(spec.fchl19_, spec.layout_.elements.size());
+    }
+    if (kind != RepresentationKind::Fchl19) {
       spec.cmbdf_ = options.cmbdf;
-      spec.atom_dimension_ = cmbdf_dimension(spec.cmbdf_);
+      spec.atom_dimension_ += cmbdf_dimension(spec.cmbdf_);
     }
     std::size_t total = 0;
     for (std::size_t c : spec.layout_.capacity) total += c;
@@ -207,9 +212,27 @@ void RepresentationSpec::featurize_atoms(const Molecule& molecule, std::span<dou
   check_atoms(molecule);
   if (kind_ == RepresentationKind::Fchl19) {
     fchl19_atoms(molecule, layout_.elements, fchl19_, out);
-  } else {
+  } else if (kind_ == RepresentationKind::Cmbdf) {
     cmbdf_atoms(molecule, cmbdf_, out);
+  } else {
+    // Both, then interleave: each atom's row is its FCHL19 values, then its cMBDF values.
+    const std::vector<std::size_t> blocks = atom_blocks();
+    const std::size_t n = molecule.size(), df = blocks[0], dc = blocks[1];
+    std::vector<double> f(n * df), c(n * dc);
+    fchl19_atoms(molecule, layout_.elements, fchl19_, f);
+    cmbdf_atoms(molecule, cmbdf_, c);
+    for (std::size_t a = 0; a < n; ++a) {
+      std::copy_n(f.data() + a * df, df, out.data() + a * atom_dimension_);
+      std::copy_n(c.data() + a * dc, dc, out.data() + a * atom_dimension_ + df);
+    }
   }
+}
+
+std::vector<std::size_t> RepresentationSpec::atom_blocks() const {
+  if (!is_atomic()) return {};
+  if (kind_ != RepresentationKind::Fchl19Cmbdf) return {atom_dimension_};
+  const std::size_t dc = cmbdf_dimension(cmbdf_);
+  return {atom_dimension_ - dc, dc};
 }
 
 AtomicFeatures RepresentationSpec::featurize_atoms(const std::vector<Molecule>& molecules) const {
@@ -295,8 +318,8 @@ void RepresentationSpec::write(core::ByteWriter& out) const {
     out.u64(layout_.capacity[i]);
   }
   out.u64(dimension_);  // redundant; checked on read
-  if (kind_ == RepresentationKind::Fchl19) fchl19_.write(out);
-  if (kind_ == RepresentationKind::Cmbdf) cmbdf_.write(out);
+  if (kind_ == RepresentationKind::Fchl19 || kind_ == RepresentationKind::Fchl19Cmbdf) fchl19_.write(out);
+  if (kind_ == RepresentationKind::Cmbdf || kind_ == RepresentationKind::Fchl19Cmbdf) cmbdf_.write(out);
 }
 
 RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
@@ -304,7 +327,8 @@ RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
   if (kind != static_cast<std::uint8_t>(RepresentationKind::CoulombMatrix) &&
       kind != static_cast<std::uint8_t>(RepresentationKind::BagOfBonds) &&
       kind != static_cast<std::uint8_t>(RepresentationKind::Fchl19) &&
-      kind != static_cast<std::uint8_t>(RepresentationKind::Cmbdf)) {
+      kind != static_cast<std::uint8_t>(RepresentationKind::Cmbdf) &&
+      kind != static_cast<std::uint8_t>(RepresentationKind::Fchl19Cmbdf)) {
     in.fail("unknown representation kind " + std::to_string(kind));
   }
   const std::uint64_t max_atoms = in.u64();
@@ -336,8 +360,12 @@ RepresentationSpec RepresentationSpec::read(core::ByteReader& in) {
   }
   const std::uint64_t dimension = in.u64();
   RepresentationOptions options;
-  if (target == RepresentationKind::Fchl19) options.fchl19 = Fchl19Parameters::read(in);
-  if (target == RepresentationKind::Cmbdf) options.cmbdf = CmbdfParameters::read(in);
+  if (target == RepresentationKind::Fchl19 || target == RepresentationKind::Fchl19Cmbdf) {
+    options.fchl19 = Fchl19Parameters::read(in);
+  }
+  if (target == RepresentationKind::Cmbdf || target == RepresentationKind::Fchl19Cmbdf) {
+    options.cmbdf = CmbdfParameters::read(in);
+  }
   RepresentationSpec spec;
   try {
     spec = make(target, static_cast<std::size_t>(max_atoms), std::move(elements),
@@ -360,7 +388,10 @@ std::string RepresentationSpec::describe() const {
   } else if (kind_ == RepresentationKind::BagOfBonds) {
     s = "Bag of Bonds, " + std::to_string(layout_.bags.size()) + " bags";
   } else {
-    s = std::string(kind_ == RepresentationKind::Fchl19 ? "FCHL19" : "cMBDF-type") + ", " +
+    s = std::string(kind_ == RepresentationKind::Fchl19  ? "FCHL19"
+                    : kind_ == RepresentationKind::Cmbdf ? "cMBDF-type"
+                                                         : "FCHL19 + cMBDF-type") +
+        ", " +
         std::to_string(atom_dimension_) + " values per atom (global form: per-element bags)";
   }
   s += ", " + std::to_string(dimension_) + " values; elements (max per molecule):";

@@ -40,15 +40,16 @@ enum class RepresentationKind : std::uint8_t {
   BagOfBonds = 2,     // see bag_of_bonds.hpp
   Cmbdf = 3,          // atomic, see cmbdf.hpp
   Fchl19 = 4,         // atomic, see fchl19.hpp
+  Fchl19Cmbdf = 5,    // atomic: an FCHL19 vector followed by a cMBDF vector per atom
 };
 
 /// True for the kinds with one vector per atom.
 bool is_atomic(RepresentationKind kind);
 
-/// "cm" / "bob" / "cmbdf" / "fchl19" (the names the CLI uses).
+/// "cm" / "bob" / "cmbdf" / "fchl19" / "fchl19+cmbdf" (the names the CLI uses).
 std::string_view to_string(RepresentationKind kind);
 /// Accepts "cm", "coulomb", "coulomb-matrix", "bob", "bag-of-bonds", "cmbdf",
-/// "fchl19", "fchl" (any case). Throws InputError listing the accepted names.
+/// "fchl19", "fchl", "fchl19+cmbdf" (any case). Throws InputError listing the accepted names.
 RepresentationKind parse_representation_kind(std::string_view name);
 
 /// Extra capacity beyond what the fitting molecules need, e.g. to make room for
@@ -88,6 +89,10 @@ class RepresentationSpec {
   /// Atomic kinds: values per atom (0 for global kinds).
   bool is_atomic() const { return chem::is_atomic(kind_); }
   std::size_t atom_dimension() const { return atom_dimension_; }
+  /// Atomic kinds: the atom vector as consecutive blocks of values, each one
+  /// representation (one block, or FCHL19 then cMBDF for fchl19+cmbdf). Local
+  /// kernels sum one Gaussian per block.
+  std::vector<std::size_t> atom_blocks() const;
   const Fchl19Parameters& fchl19_parameters() const { return fchl19_; }
   const CmbdfParameters& cmbdf_parameters() const { return cmbdf_; }
 

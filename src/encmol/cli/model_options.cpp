@@ -18,7 +18,8 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
       ->capture_default_str();
   command.add_option("-r,--representation", representation,
                      "Representation: cm (sorted Coulomb matrix), bob (Bag of Bonds), or the atomic "
-                     "fchl19 and cmbdf (with krr: their global form, atom vectors bagged per element)")
+                     "fchl19, cmbdf and fchl19+cmbdf (both per atom; local-krr sums one Gaussian per part) "
+                     "(with krr: their global form, atom vectors bagged per element)")
       ->capture_default_str();
   command.add_option("-k,--kernel", kernel, "Kernel of the krr family: gaussian, laplacian, linear or polynomial")
       ->capture_default_str();
@@ -40,6 +41,10 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
                      "Atomic families: project each element's atom vectors onto this many principal "
                      "components (fitted on the training atoms, stored in the model); 0 = none")
       ->capture_default_str();
+  command.add_option("--weights", weights,
+                     "local-krr on fchl19+cmbdf: weights of the cMBDF Gaussian relative to the FCHL19 one "
+                     "to cross-validate, comma separated (default 0.3,1,3,10,30; each block's sigma is chosen by "
+                     "its own CV first)");
   command.add_option("--folds", folds, "Cross-validation folds")
       ->capture_default_str()
       ->check(CLI::Range(2, 100));
@@ -74,6 +79,7 @@ ml::TrainOptions ModelOptions::to_train_options() const {
   }
   options.degree = degree;
   options.atom_pca = pca;
+  options.block_weights = parse_numbers(weights, "--weights", true);
   options.folds = folds;
   options.baseline = !no_baseline;
   options.seed = seed;

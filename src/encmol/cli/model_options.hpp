@@ -23,6 +23,7 @@ struct ModelOptions {
   std::vector<std::string> coef0s;
   int degree = 2;
   std::size_t pca = 0;
+  std::vector<std::string> weights;
   int folds = 4;
   bool no_baseline = false;
   std::vector<std::string> delta;

@@ -1,14 +1,21 @@
 // Local (atomic) kernel ridge regression:
 //
 //   correction(M) = sum_i alpha(i, :) * K(M, M_i),
-//   K(M, M') = sum_{a in M} sum_{b in M', Z_a = Z_b} exp(-|x_a - x_b|^2 / (2 sigma^2))
+//   K(M, M') = sum_{a in M} sum_{b in M', Z_a = Z_b} k(x_a, x_b),
+//   k(x, y)  = sum_blocks w_j exp(-|x_j - y_j|^2 / (2 sigma_j^2))
 //
+// where x_j are consecutive column blocks of the atom vector (one block = the
+// whole vector, w = 1; fchl19+cmbdf: an FCHL19 and a cMBDF block, so the
+// kernel sums one Gaussian per representation, each with its own width)
 // over per-atom vectors x (FCHL19-type; local_kernel.hpp). The stored
 // training atoms are the model's support: like global KRR, the model file
 // contains its training molecules' environments.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
@@ -19,7 +26,13 @@
 namespace encmol::ml {
 
 struct LocalKrr {
-  double sigma = 1.0;
+  struct Block {
+    std::size_t begin = 0, end = 0;  // columns [begin, end) of the atom vector
+    double sigma = 1.0;
+    double weight = 1.0;
+    bool operator==(const Block&) const = default;
+  };
+  std::vector<Block> blocks;  // consecutive, covering the atom vector
   double lambda = 0.0;
   chem::AtomicFeatures training_atoms;  // one stack per training molecule
   Eigen::MatrixXd alpha;                // molecules x targets
@@ -38,8 +51,16 @@ struct LocalKrr {
   nlohmann::json describe_json() const;
 
   void write(core::ByteWriter& out) const;
-  static LocalKrr read(core::ByteReader& in, std::size_t atom_dimension, std::size_t targets);
+  /// Format 2 stored one sigma (one block); format 3 the blocks.
+  static LocalKrr read(core::ByteReader& in, std::size_t atom_dimension, std::size_t targets,
+                       std::uint32_t format_version);
 };
+
+/// Sum over `blocks` of weight * the local Gaussian Gram matrix of that block
+/// between the molecules of `x` (rows) and `y` (columns); symmetric when
+/// `y` is null (x against itself).
+Eigen::MatrixXd local_block_gram(const chem::AtomicFeatures& x, const chem::AtomicFeatures* y,
+                                 std::span<const LocalKrr::Block> blocks);
 
 /// Stacked atomic vectors in model files: u64 molecules, u64 atoms,
 /// (molecules + 1) x u64 offsets, atoms x u32 Z, atoms x d f64 values.

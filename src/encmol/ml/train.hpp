@@ -64,6 +64,9 @@ struct TrainOptions {
   /// leading principal components (atomic_pca.hpp) before the model sees
   /// them; 0 = use the vectors as they are.
   std::size_t atom_pca = 0;
+  /// local-krr on fchl19+cmbdf: grid of the cMBDF Gaussian's weight relative
+  /// to the FCHL19 one. Empty: 0.3, 1, 3, 10, 30.
+  std::vector<double> block_weights;
   /// Quadratic atomic model: coef0 grid of (coef0 + x.y / mean|x|^2)^2.
   /// Empty: 0.5, 1, 2, 4, 8.
   std::vector<double> coef0s;

@@ -1,6 +1,7 @@
 // Training of the local (atomic) dual families: local-krr and quadratic.
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <utility>
 
 #include "encmol/core/error.hpp"
@@ -51,15 +52,22 @@ struct DualFit {
   double cv_score = 0.0;
 };
 
-// Candidate atom kernels for the training atoms, with the grid value each
-// stands for (sigma, coef0, ...) in the report.
-using KernelGrid = std::pair<std::vector<AtomKernel>, std::vector<double>>;
+// Candidate Gram matrices over the training molecules, with the grid value
+// each stands for (sigma, coef0, block weight) in the report.
+struct GramGrid {
+  std::vector<Eigen::MatrixXd> grams;
+  std::vector<double> values;
+};
+// k-fold CV of one Gram matrix over the lambda grid (rows in lambda order).
+using CvRunner = std::function<std::vector<CvRow>(const Eigen::MatrixXd&)>;
+using GramProvider =
+    std::function<GramGrid(const chem::RepresentationSpec&, const chem::AtomicFeatures&, const CvRunner&)>;
 
 DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const TrainOptions& options, const char* family,
-                       const std::function<KernelGrid(const chem::AtomicFeatures&)>& candidates,
-                       const char* grid_name, TrainResult& result) {
+                       const GramProvider& candidates, const char* grid_name, const std::vector<double>& lambda_default,
+                       TrainResult& result) {
   if (!chem::is_atomic(options.representation)) {
-    throw InputError(std::string("the ") + family + " family needs an atomic representation (-r fchl19 or -r cmbdf); '" +
+    throw InputError(std::string("the ") + family + " family needs an atomic representation (-r fchl19, cmbdf or fchl19+cmbdf); '" +
                      std::string(chem::to_string(options.representation)) + "' is global");
   }
   check_grid(options.lambdas, "lambda", false);
@@ -69,6 +77,10 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   fit.spec = chem::RepresentationSpec::fit(options.representation, molecules, options.representation_options);
   fit.atoms = fit.spec.featurize_atoms(molecules);
   if (options.atom_pca > 0) {
+    if (fit.spec.atom_blocks().size() > 1) {
+      throw InputError("--pca needs a single atomic representation (fchl19 or cmbdf), not " +
+                       std::string(chem::to_string(options.representation)));
+    }
     // Unsupervised, so fitting it on every training molecule (the CV folds'
     // validation parts included) leaks no label into the CV scores.
     fit.pca = AtomicPca::fit(fit.atoms, options.atom_pca);
@@ -78,51 +90,56 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   result.featurize_seconds = seconds_since(start);
 
   fit.labels = prepare_labels(molecules, fit.spec.elements(), options);
-  const auto [kernels, grid_values] = candidates(fit.atoms);
-  const std::vector<double> lambdas = options.lambdas.empty() ? default_lambdas() : options.lambdas;
+  const std::vector<double> lambdas = options.lambdas.empty() ? lambda_default : options.lambdas;
+  if (options.folds < 2) throw ParameterError("cross-validation needs at least 2 folds");
+  const auto folds = std::min<std::size_t>(static_cast<std::size_t>(options.folds), molecules.size());
+  // A precomputed Gram matrix is a "linear kernel" on itself.
+  const Kernel identity{KernelKind::Linear, 1.0, 1.0, 0.0, 1};
+  double cv_seconds = 0.0;
+  const CvRunner run_cv = [&](const Eigen::MatrixXd& gram) {
+    const auto t0 = TrainClock::now();
+    auto rows = cross_validate(gram, identity, {0.0}, lambdas, fit.labels.labels, fit.labels.counts,
+                               fit.spec.elements(), options.baseline, folds, options.seed, fit.labels.scale);
+    cv_seconds += seconds_since(t0);
+    return rows;
+  };
 
   start = TrainClock::now();
   report(options.progress, "distances", 0.0);
-  std::vector<Eigen::MatrixXd> grams = local_gram_symmetric(fit.atoms, kernels);
+  GramGrid grid = candidates(fit.spec, fit.atoms, run_cv);
   report(options.progress, "distances", 1.0);
-  result.distance_seconds = seconds_since(start);
+  result.distance_seconds = seconds_since(start) - cv_seconds;
 
   start = TrainClock::now();
   std::size_t best_lambda = 0;
-  if (kernels.size() * lambdas.size() > 1) {
-    if (options.folds < 2) throw ParameterError("cross-validation needs at least 2 folds");
-    const auto folds = std::min<std::size_t>(static_cast<std::size_t>(options.folds), molecules.size());
-    // A precomputed Gram matrix is a "linear kernel" on itself.
-    const Kernel identity{KernelKind::Linear, 1.0, 1.0, 0.0, 1};
-    for (std::size_t k = 0; k < kernels.size(); ++k) {
-      auto rows = cross_validate(grams[k], identity, {0.0}, lambdas, fit.labels.labels, fit.labels.counts,
-                                 fit.spec.elements(), options.baseline, folds, options.seed, fit.labels.scale);
-      for (auto& row : rows) {
-        row.sigma = grid_values[k];
+  if (grid.grams.size() * lambdas.size() > 1) {
+    for (std::size_t k = 0; k < grid.grams.size(); ++k) {
+      for (auto& row : run_cv(grid.grams[k])) {
+        row.sigma = grid.values[k];
         result.cv.push_back(std::move(row));
       }
-      report(options.progress, "cross-validation", static_cast<double>(k + 1) / static_cast<double>(kernels.size()));
+      report(options.progress, "cross-validation", static_cast<double>(k + 1) / static_cast<double>(grid.grams.size()));
     }
     result.best = best_cv_row(result.cv);
     fit.best_kernel = result.best / lambdas.size();
     best_lambda = result.best % lambdas.size();
     fit.folds = static_cast<std::uint32_t>(folds);
     fit.cv_score = result.cv[result.best].score;
-    for (const auto& w : {grid_edge_warning(grid_values, grid_values[fit.best_kernel], grid_name),
+    for (const auto& w : {grid_edge_warning(grid.values, grid.values[fit.best_kernel], grid_name),
                           grid_edge_warning(lambdas, lambdas[best_lambda], "lambda")}) {
       if (!w.empty()) result.warnings.push_back(w);
     }
   }
   result.grid_parameter = grid_name;
-  result.cv_seconds = seconds_since(start);
+  result.cv_seconds = cv_seconds;
 
   start = TrainClock::now();
   report(options.progress, "fit", 0.0);
   fit.lambda = lambdas[best_lambda];
-  fit.alpha = solve_krr(std::move(grams[fit.best_kernel]), fit.lambda, fit.labels.residual);
+  fit.alpha = solve_krr(std::move(grid.grams[fit.best_kernel]), fit.lambda, fit.labels.residual);
   report(options.progress, "fit", 1.0);
   result.fit_seconds = seconds_since(start);
-  result.sigma = grid_values[fit.best_kernel];
+  result.sigma = grid.values[fit.best_kernel];
   result.lambda = fit.lambda;
   return fit;
 }
@@ -137,16 +154,64 @@ double mean_square_norm(const chem::AtomicFeatures& atoms) {
 
 TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
   check_grid(options.sigmas, "sigma", true);
+  check_grid(options.block_weights, "block weight", true);
   TrainResult result;
-  DualFit fit = fit_local_dual(
-      molecules, options, "local-krr",
-      [&](const chem::AtomicFeatures& atoms) {
-        std::vector<double> sigmas = options.sigmas.empty() ? default_local_sigmas(atoms) : options.sigmas;
-        return KernelGrid{gaussian_kernels(sigmas), sigmas};
-      },
-      "sigma", result);
+  std::vector<LocalKrr::Block> blocks;
+  const GramProvider provider = [&](const chem::RepresentationSpec& spec, const chem::AtomicFeatures& atoms,
+                                    const CvRunner& run_cv) {
+    const std::vector<std::size_t> sizes = spec.atom_blocks();
+    if (sizes.size() == 1) {
+      blocks = {{0, atoms.dimension(), 1.0, 1.0}};
+      const std::vector<double> sigmas = options.sigmas.empty() ? default_local_sigmas(atoms) : options.sigmas;
+      return GramGrid{local_gram_symmetric(atoms, sigmas), sigmas};
+    }
+    if (!options.sigmas.empty()) {
+      throw InputError("--sigma takes one grid for one representation; " + std::string(chem::to_string(options.representation)) +
+                       " chooses one sigma per block from its own grid");
+    }
+    // A sum of one Gaussian per representation block. Each block's sigma is
+    // chosen by CV of that block alone (its Gram matrices share one pass over
+    // the atom pairs), then the weight of each further block relative to the
+    // first by CV of the sums.
+    Eigen::MatrixXd first;
+    std::vector<Eigen::MatrixXd> rest;
+    std::size_t begin = 0;
+    for (std::size_t size : sizes) {
+      const chem::AtomicFeatures part = atoms.columns(begin, begin + size);
+      const std::vector<double> sigmas = sigma_ladder(8.0 * median_atomic_distance(part), 5);
+      std::vector<Eigen::MatrixXd> grams = local_gram_symmetric(part, sigmas);
+      std::size_t best = 0;
+      double best_score = std::numeric_limits<double>::infinity();
+      for (std::size_t k = 0; k < grams.size(); ++k) {
+        const auto rows = run_cv(grams[k]);
+        const CvRow& r = rows[best_cv_row(rows)];
+        if (r.ok && r.score < best_score) best_score = r.score, best = k;
+      }
+      blocks.push_back({begin, begin + size, sigmas[best], 1.0});
+      (blocks.size() == 1 ? first : rest.emplace_back()) = std::move(grams[best]);
+      begin += size;
+    }
+    const std::vector<double> weights = options.block_weights.empty() ? std::vector<double>{0.3, 1, 3, 10, 30} : options.block_weights;
+    GramGrid grid;
+    grid.values = weights;
+    for (double w : weights) {
+      Eigen::MatrixXd k = first;
+      for (const auto& r : rest) k += w * r;
+      grid.grams.push_back(std::move(k));
+    }
+    return grid;
+  };
+  const std::vector<double> lambda_default{1e-8, 1e-7, 1e-6, 1e-5, 1e-4};
+  DualFit fit = fit_local_dual(molecules, options, "local-krr", provider,
+                               options.representation == chem::RepresentationKind::Fchl19Cmbdf ? "weight" : "sigma",
+                               lambda_default, result);
+  if (blocks.size() == 1) {
+    blocks[0].sigma = result.sigma;
+  } else {
+    for (std::size_t k = 1; k < blocks.size(); ++k) blocks[k].weight = result.sigma;
+  }
   LocalKrr body;
-  body.sigma = result.sigma;
+  body.blocks = std::move(blocks);
   body.lambda = fit.lambda;
   body.alpha = std::move(fit.alpha);
   body.training_atoms = std::move(fit.atoms);
@@ -164,16 +229,16 @@ TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const 
   double scale = 1.0;
   DualFit fit = fit_local_dual(
       molecules, options, "quadratic",
-      [&](const chem::AtomicFeatures& atoms) {
+      [&](const chem::RepresentationSpec&, const chem::AtomicFeatures& atoms, const CvRunner&) {
         // (coef0 + x.y / scale)^2 with scale = mean |x|^2: coef0 sets how much
         // the constant and linear terms weigh against the quadratic one.
         scale = mean_square_norm(atoms);
         const std::vector<double> coef0s = options.coef0s.empty() ? std::vector<double>{0.5, 1, 2, 4, 8} : options.coef0s;
         std::vector<AtomKernel> kernels;
         for (double c : coef0s) kernels.push_back(AtomKernel::polynomial(2, c, scale));
-        return KernelGrid{kernels, coef0s};
+        return GramGrid{local_gram_symmetric(atoms, kernels), coef0s};
       },
-      "coef0", result);
+      "coef0", default_lambdas(), result);
   Model& model = result.model;
   fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds, fit.cv_score);
   model.atom_projection = std::move(fit.pca);
