@@ -186,7 +186,7 @@ RandomFeatureFit fit_random_features(const chem::AtomicFeatures& atoms,
   };
 
   std::size_t best_sigma = 0, best_lambda = 0;
-  if (sigmas.size() * lambdas.size() > 1) {
+  if (sigmas.size() * lambdas.size() > 1 || search.always_cross_validate) {
     if (search.folds < 2) throw ParameterError("cross-validation needs at least 2 folds");
     const std::size_t folds = std::min(search.folds, n);
     for (std::size_t s = 0; s < sigmas.size(); ++s) {

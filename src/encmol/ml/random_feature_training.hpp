@@ -44,6 +44,9 @@ struct RandomFeatureSearch {
   std::size_t folds = 4;        // >= 2 (only used when the grid has several points)
   std::uint64_t seed = 42;      // fold assignment
   ProgressCallback progress;    // steps "random-features", "cross-validation", "fit"
+  /// Cross-validate even a single (sigma, lambda) point, so that fits of
+  /// different maps (feature counts, projections) can be compared.
+  bool always_cross_validate = false;
 };
 
 struct RandomFeatureFit {
