@@ -13,7 +13,8 @@
 
 namespace encmol::ml {
 
-std::vector<double> default_random_feature_lambdas() { return {1e-9, 1e-7, 1e-5, 1e-3, 1e-1}; }
+// QM7 at 5,700 molecules (cMBDF, 2,048 features) chooses 1e-9; 1,000 molecules 1e-5.
+std::vector<double> default_random_feature_lambdas() { return {1e-11, 1e-9, 1e-7, 1e-5, 1e-3}; }
 
 std::vector<double> default_random_feature_sigmas(double m) {
   if (!std::isfinite(m) || !(m > 0)) m = 1.0;
