@@ -189,7 +189,7 @@ TEST(TrainRf, HostileModelFilesAreRefused) {
   EXPECT_THROW(decode_model(encode_model(reseeded), "reseeded"), FormatError);
   // A huge feature count in a short file is refused before anything is generated.
   core::Bytes huge = good;
-  const auto& map = std::get<RandomFeatureModel>(decode_model(good, "ok").body).map;
+  const auto& map = std::get<RandomFeatureModel>(m.body).map;
   core::ByteWriter pattern;
   pattern.u32(static_cast<std::uint32_t>(map.elements[0]));
   pattern.u64(map.counts[0]);
