@@ -108,13 +108,13 @@ TEST_F(CliTest, RandomFeatureFamilyTrainsPredictsAndDescribes) {
   const auto j = nlohmann::json::parse(trained.out);
   EXPECT_EQ(j["family"], "rf");
   EXPECT_EQ(j["grid_parameter"], "sigma");
-  EXPECT_EQ(j["cross_validation"].size(), 20u);  // 2 feature counts x 5 sigmas x 2 lambdas
+  EXPECT_EQ(j["cross_validation"].size(), 24u);  // 2 feature counts x 6 sigmas x 2 lambdas
   EXPECT_EQ(j["cross_validation"][0]["features"], 128);
   const double mae = j["held_out"]["mae"][0];
   EXPECT_GT(mae, 0.0);
   EXPECT_LT(mae, 60.0);  // 120 QM7 molecules; a broken model is off by hundreds
   const auto cv = read_csv(encmol::core::read_file_text(path("rf_cv.csv")));
-  ASSERT_EQ(cv.size(), 21u);
+  ASSERT_EQ(cv.size(), 25u);
   EXPECT_EQ(cv[0][0], "features");
 
   const auto info = run("info " + path("rf.encmol") + " --json");

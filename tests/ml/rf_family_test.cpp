@@ -45,7 +45,7 @@ TEST(TrainRf, BeatsTheBaselineAndRoundTripsBitForBit) {
     const TrainResult r = train(s.train, opt);
     ASSERT_EQ(r.model.family(), ModelFamily::RandomFeatures);
     EXPECT_EQ(r.grid_parameter, "sigma");
-    EXPECT_EQ(r.cv.size(), 10u);  // 5 default sigmas x 2 lambdas
+    EXPECT_EQ(r.cv.size(), 12u);  // 6 default sigmas x 2 lambdas
     for (const auto& row : r.cv) EXPECT_EQ(row.features, 256u);
     EXPECT_EQ(r.model.info.folds, 3u);
     EXPECT_EQ(r.model.training_size(), s.train.size());

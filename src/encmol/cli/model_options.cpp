@@ -46,7 +46,7 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   command.add_option("--sigma", sigmas,
                      "Kernel width(s) to cross-validate, comma separated (default krr: the median "
                      "pairwise distance times 2^k, k = -3..4; local-krr: 9 values 1/sqrt(2) apart "
-                     "from 16x the median atomic distance down; rf: that median times 1/2, 1, 2, 4, 8)");
+                     "from 16x the median atomic distance down; rf: that median times 1, 2, 4, 8, 16, 32)");
   command.add_option("--lambda", lambdas,
                      "Regularization(s) to cross-validate, comma separated (default: "
                      "1e-10,1e-7,1e-4,1e-1; rf: 1e-11,1e-9,1e-7,1e-5,1e-3)");
