@@ -99,6 +99,56 @@ TEST_F(CliTest, TrainInfoPredictRoundTrip) {
   }
 }
 
+TEST_F(CliTest, RandomFeatureFamilyTrainsPredictsAndDescribes) {
+  const auto trained = run("train " + path("small.xyz") +
+                           " -t ae_pbe0 --units kcal/mol -f rf -r cmbdf --features 128,256 --lambda 1e-6,1e-3"
+                           " --folds 3 --test-size 30 -o " + path("rf.encmol") + " --json --cv-output " +
+                           path("rf_cv.csv"));
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  const auto j = nlohmann::json::parse(trained.out);
+  EXPECT_EQ(j["family"], "rf");
+  EXPECT_EQ(j["grid_parameter"], "sigma");
+  EXPECT_EQ(j["cross_validation"].size(), 24u);  // 2 feature counts x 6 sigmas x 2 lambdas
+  EXPECT_EQ(j["cross_validation"][0]["features"], 128);
+  const double mae = j["held_out"]["mae"][0];
+  EXPECT_GT(mae, 0.0);
+  EXPECT_LT(mae, 60.0);  // 120 QM7 molecules; a broken model is off by hundreds
+  const auto cv = read_csv(encmol::core::read_file_text(path("rf_cv.csv")));
+  ASSERT_EQ(cv.size(), 25u);
+  EXPECT_EQ(cv[0][0], "features");
+
+  const auto info = run("info " + path("rf.encmol") + " --json");
+  ASSERT_EQ(info.code, 0) << info.err;
+  const auto ji = nlohmann::json::parse(info.out);
+  EXPECT_EQ(ji["family"], "rf");
+  EXPECT_EQ(ji["random_features"]["kind"], "orthogonal");
+  EXPECT_EQ(ji["random_features"]["seed"], 42);
+  const auto predicted = run("predict -m " + path("rf.encmol") + " " + path("small.xyz") + " -o " + path("rf.csv"));
+  ASSERT_EQ(predicted.code, 0) << predicted.err;
+  const auto rows = read_csv(encmol::core::read_file_text(path("rf.csv")));
+  ASSERT_EQ(rows.size(), 151u);
+  const auto model = encmol::ml::Model::load(path("rf.encmol"));
+  const Eigen::MatrixXd expected = model.predict(encmol::chem::read_molecules(path("small.xyz")));
+  EXPECT_EQ(std::stod(rows[5][1]), expected(4, 0));
+
+  auto r = run("train " + path("small.xyz") + " -t ae_pbe0 -f rf -r cm -o " + path("x.encmol"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("atomic representation"), std::string::npos) << r.err;
+  r = run("train " + path("small.xyz") + " -t ae_pbe0 -f rf -r cmbdf --features 12x -o " + path("x.encmol"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--features"), std::string::npos) << r.err;
+  r = run("train " + path("small.xyz") + " -t ae_pbe0 -f krr -r cmbdf --pca 8 -o " + path("x.encmol"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("atomic families"), std::string::npos) << r.err;
+  r = run("train " + path("small.xyz") + " -t ae_pbe0 -f local-krr -r cmbdf --pca 8,16 -o " + path("x.encmol"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("grid only for rf"), std::string::npos) << r.err;
+  r = run("train " + path("small.xyz") + " -t ae_pbe0 -f rf -r cmbdf --rf-kind gaussian -o " + path("x.encmol"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("gaussian"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("x.encmol")));
+}
+
 TEST_F(CliTest, LearningCurveWritesCsvAndPng) {
   const auto r = run("learning-curve " + path("small.xyz") +
                      " -t ae_pbe0 -r bob -k laplacian --sigma 10000 --lambda 1e-8"

@@ -1,9 +1,29 @@
 #include "encmol/cli/model_options.hpp"
 
+#include <charconv>
+
 #include "encmol/cli/common.hpp"
 #include "encmol/core/error.hpp"
 
 namespace encmol::cli {
+namespace {
+
+// Whole numbers >= `min` from a comma list; InputError naming `option`.
+std::vector<std::size_t> parse_counts(const std::vector<std::string>& items, std::string_view option,
+                                      std::size_t min) {
+  std::vector<std::size_t> out;
+  for (const auto& text : split_list(items)) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min) {
+      throw InputError(std::string(option) + ": '" + text + "' is not a whole number >= " + std::to_string(min));
+    }
+    out.push_back(static_cast<std::size_t>(value));
+  }
+  return out;
+}
+
+}  // namespace
 
 void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   auto* target = command.add_option("-t,--target", targets,
@@ -13,8 +33,9 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   command.add_option("--units", units, "Units of the targets, comma separated (recorded in the model)");
   command.add_option("-f,--family", family,
                      "Model family: krr (global kernel ridge regression), local-krr (local atomic "
-                     "kernel) or quadratic (quadratic atomic model, HE-friendly); the last two need an "
-                     "atomic representation")
+                     "kernel), rf (random features of the local kernel, ridge in feature space) or "
+                     "quadratic (quadratic atomic model, HE-friendly); all but krr need an atomic "
+                     "representation")
       ->capture_default_str();
   command.add_option("-r,--representation", representation,
                      "Representation: cm (sorted Coulomb matrix), bob (Bag of Bonds), or the atomic "
@@ -26,21 +47,31 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   command.add_option("--sigma", sigmas,
                      "Kernel width(s) to cross-validate, comma separated (default krr: the median "
                      "pairwise distance times 2^k, k = -3..4; local-krr: 9 values 1/sqrt(2) apart "
-                     "from 16x the median atomic distance down)");
+                     "from 16x the median atomic distance down; rf: that median times 1, 2, 4, 8, 16, 32)");
   command.add_option("--lambda", lambdas,
                      "Regularization(s) to cross-validate, comma separated (default: "
-                     "1e-10,1e-7,1e-4,1e-1)");
+                     "1e-10,1e-7,1e-4,1e-1; rf: 1e-11,1e-9,1e-7,1e-5,1e-3)");
   command.add_option("--gamma", gamma, "Polynomial kernel gamma (0 = 1 / mean squared norm)");
   command.add_option("--coef0", coef0s,
                      "Polynomial kernel coef0 (krr: one value, default 1); quadratic family: the grid "
                      "to cross-validate, comma separated (default 0.5,1,2,4,8)");
+  command.add_option("--features", feature_counts,
+                     "rf family: total random features D to cross-validate, comma separated, split among "
+                     "the elements (default 2048); the fit solves a D x D system");
+  command.add_option("--pca", pca_dimensions,
+                     "Atomic families: project each element's atom vectors onto this many principal "
+                     "components (fitted on the training atoms, stored in the model); 0 = none (default). "
+                     "rf: comma separated to cross-validate");
+  command.add_option("--rf-kind", feature_kind,
+                     "rf family: random features: orthogonal (structured orthogonal) or fourier (i.i.d. "
+                     "Gaussian frequencies)")
+      ->capture_default_str();
+  command.add_option("--feature-seed", feature_seed,
+                     "rf family: seed of the random frequencies (recorded in the model)")
+      ->capture_default_str();
   command.add_option("--degree", degree, "Polynomial kernel degree")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
-  command.add_option("--pca", pca,
-                     "Atomic families: project each element's atom vectors onto this many principal "
-                     "components (fitted on the training atoms, stored in the model); 0 = none")
-      ->capture_default_str();
   command.add_option("--weights", weights,
                      "local-krr on fchl19+cmbdf: weights of the cMBDF Gaussian relative to the FCHL19 one "
                      "to cross-validate, comma separated (default 0.3,1,3,10,30; each block's sigma is chosen by "
@@ -77,8 +108,22 @@ ml::TrainOptions ModelOptions::to_train_options() const {
   } else if (!coef0.empty()) {
     options.coef0 = coef0.front();
   }
+  const bool rf = options.family == ml::ModelFamily::RandomFeatures;
+  if (!rf && !feature_counts.empty()) {
+    throw InputError("--features applies to the rf family only (got -f " + family + ")");
+  }
+  options.feature_counts = parse_counts(feature_counts, "--features", 1);
+  const std::vector<std::size_t> pca = parse_counts(pca_dimensions, "--pca", 0);
+  if (rf) {
+    options.pca_dimensions = pca;
+  } else if (pca.size() > 1) {
+    throw InputError("--pca takes one value for the " + family + " family (a grid only for rf)");
+  } else if (!pca.empty()) {
+    options.atom_pca = pca.front();
+  }
+  options.feature_kind = ml::parse_random_feature_kind(feature_kind);
+  options.feature_seed = feature_seed;
   options.degree = degree;
-  options.atom_pca = pca;
   options.block_weights = parse_numbers(weights, "--weights", true);
   options.folds = folds;
   options.baseline = !no_baseline;

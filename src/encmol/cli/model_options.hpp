@@ -22,8 +22,11 @@ struct ModelOptions {
   double gamma = 0.0;
   std::vector<std::string> coef0s;
   int degree = 2;
-  std::size_t pca = 0;
   std::vector<std::string> weights;
+  std::vector<std::string> feature_counts;
+  std::vector<std::string> pca_dimensions;
+  std::string feature_kind = "orthogonal";
+  std::uint64_t feature_seed = 42;
   int folds = 4;
   bool no_baseline = false;
   std::vector<std::string> delta;

@@ -27,8 +27,24 @@ std::string body_summary(const ml::Model& model) {
       s += " (sigma = " + format_number(j["kernel"]["sigma"].get<double>()) + ")";
     }
   }
+  if (j.contains("random_features")) {
+    const auto& f = j["random_features"];
+    s = "random features: " + f["kind"].get<std::string>() + " " + std::to_string(f["features"].get<std::size_t>()) +
+        " (sigma = " + format_number(f["sigma"].get<double>()) + ", PCA " +
+        (f["pca"].get<std::size_t>() == 0 ? std::string("none") : std::to_string(f["pca"].get<std::size_t>())) + ")";
+  }
   if (j.contains("lambda")) s += (s.empty() ? "" : ", ") + std::string("lambda = ") + format_number(j["lambda"].get<double>());
   return s;
+}
+
+// The random-feature family's CV rows also vary the map (features, PCA).
+bool has_map_columns(const ml::TrainResult& result) {
+  return std::any_of(result.cv.begin(), result.cv.end(), [](const ml::CvRow& r) { return r.features > 0; });
+}
+
+// What TrainResult::distance_seconds measured.
+const char* distance_step(const ml::Model& model) {
+  return model.family() == ml::ModelFamily::RandomFeatures ? "random features + Gram" : "distances";
 }
 
 }  // namespace
@@ -50,12 +66,15 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
     });
     out << fmt::format("cross-validation ({} folds, {} grid points), best first:\n",
                        model.info.folds, result.cv.size());
-    out << fmt::format("  {:>12} {:>10}", result.grid_parameter, "lambda");
+    const bool maps = has_map_columns(result);
+    if (maps) out << fmt::format("  {:>8} {:>5}", "features", "pca");
+    out << fmt::format("{}{:>12} {:>10}", maps ? " " : "  ", result.grid_parameter, "lambda");
     for (const auto& t : model.targets) out << fmt::format(" {:>14}", "MAE " + t);
     out << "\n";
     for (std::size_t k = 0; k < std::min(cv_rows_shown, order.size()); ++k) {
       const auto& row = result.cv[order[k]];
-      out << fmt::format("  {:>12.6g} {:>10.3g}", row.sigma, row.lambda);
+      if (maps) out << fmt::format("  {:>8} {:>5}", row.features, row.pca);
+      out << fmt::format("{}{:>12.6g} {:>10.3g}", maps ? " " : "  ", row.sigma, row.lambda);
       for (std::size_t t = 0; t < model.targets.size(); ++t) {
         out << (row.ok ? fmt::format(" {:>14.4f}", row.mae[t]) : fmt::format(" {:>14}", "not PD"));
       }
@@ -76,9 +95,9 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
     for (std::size_t k = 0; k < parts.size(); ++k) out << (k ? ", " : " ") << parts[k];
     out << "\n";
   }
-  out << fmt::format(
-      "time: featurize {:.2f} s, distances {:.2f} s, cross-validation {:.2f} s, fit {:.2f} s",
-      result.featurize_seconds, result.distance_seconds, result.cv_seconds, result.fit_seconds);
+  out << fmt::format("time: featurize {:.2f} s, {} {:.2f} s, cross-validation {:.2f} s, fit {:.2f} s",
+                     result.featurize_seconds, distance_step(model), result.distance_seconds, result.cv_seconds,
+                     result.fit_seconds);
   if (held_out != nullptr) out << fmt::format(", predict {:.2f} s", held_out->predict_seconds);
   out << fmt::format("; peak memory {:.0f} MiB\n", peak_memory_mib());
   return out.str();
@@ -102,6 +121,10 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
   for (const auto& row : result.cv) {
     cv.push_back({{result.grid_parameter, row.sigma}, {"lambda", row.lambda}, {"ok", row.ok},
                   {"score", row.score}, {"mae", row.mae}, {"rmse", row.rmse}});
+    if (row.features > 0) {
+      cv.back()["features"] = row.features;
+      cv.back()["pca"] = row.pca;
+    }
   }
   j["cross_validation"] = cv;
   j["warnings"] = result.warnings;
@@ -122,11 +145,14 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
 std::string cv_table_csv(const ml::TrainResult& result) {
   const auto& targets = result.model.targets;
   std::ostringstream out;
+  const bool maps = has_map_columns(result);
+  if (maps) out << "features,pca,";
   out << result.grid_parameter << ",lambda,ok,score";
   for (const auto& t : targets) out << ",mae_" << t;
   for (const auto& t : targets) out << ",rmse_" << t;
   out << "\n";
   for (const auto& row : result.cv) {
+    if (maps) out << row.features << "," << row.pca << ",";
     out << format_number(row.sigma) << "," << format_number(row.lambda) << ","
         << (row.ok ? 1 : 0) << "," << format_number(row.score);
     for (std::size_t t = 0; t < targets.size(); ++t) {

@@ -90,6 +90,39 @@ Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x) {
   return c;
 }
 
+Eigen::MatrixXd syrk_xtx(const FeatureMatrix& x) {
+  Eigen::MatrixXd c(x.cols(), x.cols());
+  if (x.cols() == 0) return c;
+  if (x.rows() == 0) {
+    c.setZero();
+    return c;
+  }
+  sync_blas_threads();
+  // Row-major X (n x d) is column-major X^T (d x n): C = (X^T)(X^T)^T.
+  const int n = checked_int(x.rows(), "rows"), d = checked_int(x.cols(), "columns");
+  const double one = 1.0, zero = 0.0;
+  dsyrk_("L", "N", &d, &n, &one, x.data(), &d, &zero, c.data(), &d);
+  c.triangularView<Eigen::StrictlyUpper>() = c.transpose();
+  return c;
+}
+
+void syrk_tn_update(Eigen::MatrixXd& c, const Eigen::MatrixXd& x, double alpha, double beta) {
+  if (c.rows() != c.cols() || c.rows() != x.cols())
+    throw ParameterError("syrk_tn_update: dimension mismatch");
+  if (c.rows() == 0) return;
+  if (x.rows() == 0) {
+    if (beta == 0.0) {
+      c.triangularView<Eigen::Lower>().setZero();
+    } else {
+      c.triangularView<Eigen::Lower>() *= beta;
+    }
+    return;
+  }
+  sync_blas_threads();
+  const int d = checked_int(x.cols(), "columns"), n = checked_int(x.rows(), "rows");
+  dsyrk_("L", "T", &d, &n, &alpha, x.data(), &n, &beta, c.data(), &d);
+}
+
 int cholesky_in_place(Eigen::MatrixXd& a) {
   if (a.rows() != a.cols()) throw ParameterError("Cholesky of a non-square matrix");
   if (a.rows() == 0) return 0;

@@ -27,6 +27,14 @@ void gemm_rows_into(const double* x, std::size_t n, const double* y, std::size_t
 /// C = X * X^T, full symmetric n x n (dsyrk, then mirrored).
 Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x);
 
+/// X^T X for row-major X (n x d): full symmetric d x d (dsyrk, then mirrored).
+Eigen::MatrixXd syrk_xtx(const FeatureMatrix& x);
+
+/// Lower triangle of C <- alpha X^T X + beta C for column-major X (n x d) and
+/// C (d x d); the strict upper triangle of C is left as it was (dsyrk). With
+/// alpha = -1, beta = 1 it removes rows' contributions from a Gram matrix.
+void syrk_tn_update(Eigen::MatrixXd& c, const Eigen::MatrixXd& x, double alpha, double beta);
+
 /// In-place lower Cholesky factor of the symmetric positive definite `a`
 /// (dpotrf). Returns 0 on success, else the LAPACK info (the order of the
 /// first non-positive leading minor).

@@ -28,6 +28,7 @@ std::string_view to_string(ModelFamily family) {
   switch (family) {
     case ModelFamily::GlobalKrr: return "krr";
     case ModelFamily::LocalKrr: return "local-krr";
+    case ModelFamily::RandomFeatures: return "rf";
     case ModelFamily::Quadratic: return "quadratic";
   }
   return "unknown";
@@ -37,15 +38,17 @@ ModelFamily parse_model_family(std::string_view name) {
   const std::string n = lower(name);
   if (n == "krr" || n == "global-krr") return ModelFamily::GlobalKrr;
   if (n == "local-krr" || n == "local") return ModelFamily::LocalKrr;
+  if (n == "rf" || n == "random-features") return ModelFamily::RandomFeatures;
   if (n == "quadratic") return ModelFamily::Quadratic;
   throw InputError("unknown model family '" + std::string(name) +
-                   "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel) or "
-                   "'quadratic' (quadratic atomic model)");
+                   "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel), 'rf' "
+                   "(random features of the local kernel) or 'quadratic' (quadratic atomic model)");
 }
 
 ModelFamily Model::family() const {
   return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
                                [](const LocalKrr&) { return ModelFamily::LocalKrr; },
+                               [](const RandomFeatureModel&) { return ModelFamily::RandomFeatures; },
                                [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; }},
                     body);
 }
@@ -95,6 +98,10 @@ void Model::validate() const {
                           k.validate(atom_input_dimension(), targets.size(), representation.elements());
                           if (k.training_size() != info.training_size) fail("training size does not match the weights");
                         },
+                        [&](const RandomFeatureModel& f) {
+                          if (!representation.is_atomic()) fail("a random-feature model needs an atomic representation");
+                          f.validate(atom_input_dimension(), targets.size(), representation.elements());
+                        },
                         [&](const QuadraticAtomicModel& q) {
                           if (!representation.is_atomic()) fail("a quadratic atomic model needs an atomic representation");
                           q.validate(atom_input_dimension(), targets.size(), representation.elements());
@@ -106,6 +113,7 @@ Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) con
   Eigen::MatrixXd out = std::visit(
       Overloaded{[&](const GlobalKrr& k) { return k.predict(representation.featurize(molecules)); },
                  [&](const LocalKrr& k) { return k.predict(atom_inputs(molecules)); },
+                 [&](const RandomFeatureModel& f) { return f.predict(atom_inputs(molecules)); },
                  [&](const QuadraticAtomicModel& q) { return q.predict(atom_inputs(molecules)); }},
       body);
   return out + baseline_values(molecules);

@@ -171,6 +171,10 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
       if (!m.representation.is_atomic()) r.fail("a local kernel model needs an atomic representation");
       m.body = LocalKrr::read(r, m.atom_input_dimension(), t, version);
       break;
+    case static_cast<std::uint8_t>(ModelFamily::RandomFeatures):
+      if (!m.representation.is_atomic()) r.fail("a random-feature model needs an atomic representation");
+      m.body = RandomFeatureModel::read(r, m.atom_input_dimension(), t);
+      break;
     case static_cast<std::uint8_t>(ModelFamily::Quadratic):
       if (!m.representation.is_atomic()) r.fail("a quadratic atomic model needs an atomic representation");
       m.body = QuadraticAtomicModel::read(r, m.atom_input_dimension(), t);

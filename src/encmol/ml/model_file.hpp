@@ -18,9 +18,15 @@
 //                              u32 degree, f64 lambda, u64 n, u64 d,
 //                              n x d f64 training representations, n x t f64 alpha,
 //                              t x f64 sum|alpha| (checked against alpha)
-//     local-krr                f64 sigma, f64 lambda, training atoms (u64 n,
+//     local-krr                u64 blocks, per block {u64 begin, u64 end, f64 sigma,
+//                              f64 weight} (v2: one f64 sigma), f64 lambda, training atoms (u64 n,
 //                              u64 atoms, (n + 1) x u64 offsets, atoms x u32 Z,
 //                              atoms x d f64; d = k when projected), n x t f64 alpha
+//     rf                       u8 feature kind, f64 sigma, u64 feature seed, u64 d,
+//                              u64 e, e x {u32 Z, u64 features}, u64 pca, u8 shared pca,
+//                              (0, 1 or e) x pca x d f64 projections, 32-byte BLAKE2b
+//                              digest of the frequencies regenerated from the seed
+//                              (checked on load), f64 lambda, D x t f64 weights
 //     quadratic                f64 coef0, f64 scale, f64 lambda, u64 elements,
 //                              per element: u32 Z, t x f64 c, d x t f64 g,
 //                              t x (d (d + 1) / 2) f64 upper triangle of H

@@ -26,6 +26,7 @@
 
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
+#include "encmol/ml/feature_sampler.hpp"
 #include "encmol/ml/kernels.hpp"
 #include "encmol/ml/model.hpp"
 
@@ -70,6 +71,14 @@ struct TrainOptions {
   /// Quadratic atomic model: coef0 grid of (coef0 + x.y / mean|x|^2)^2.
   /// Empty: 0.5, 1, 2, 4, 8.
   std::vector<double> coef0s;
+  /// Random-feature family (random_features.hpp): grid of total feature
+  /// counts D and of PCA dimensions (0 = no projection), cross-validated
+  /// with sigma and lambda. Empty: default_random_feature_counts() and no PCA.
+  std::vector<std::size_t> feature_counts;
+  std::vector<std::size_t> pca_dimensions;
+  RandomFeatureKind feature_kind = RandomFeatureKind::Orthogonal;
+  /// Seed of the random frequencies (recorded in the model; fixes the features).
+  std::uint64_t feature_seed = 42;
   /// Cross-validation folds (>= 2). With a single (sigma, lambda) pair no CV is
   /// run and the pair is used directly.
   int folds = 4;
@@ -94,6 +103,9 @@ struct TrainOptions {
 struct CvRow {
   double sigma = 0.0;       // 0 for kernels without sigma
   double lambda = 0.0;
+  /// Random-feature family: total features D and PCA dimension (0 = none)
+  /// of the row's map; 0 for the other families.
+  std::size_t features = 0, pca = 0;
   bool ok = false;          // false: K + lambda I was not positive definite in some fold
   double score = 0.0;       // mean over targets of MAE / label_scale (lower is better)
   std::vector<double> mae;  // per target, pooled over all out-of-fold predictions
@@ -127,6 +139,14 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
 /// Quadratic atomic model (quadratic_model.hpp): dual fit with the local
 /// polynomial kernel, coef0 and lambda by k-fold search, folded into c, g, H.
 TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+
+/// Feature counts D cross-validated when none are given.
+std::vector<std::size_t> default_random_feature_counts();
+
+/// Random-feature model (random_features.hpp) on an atomic representation:
+/// for every (PCA dimension, D) a map, k-fold search over (sigma, lambda),
+/// then the final D x D ridge fit with the best point.
+TrainResult train_random_features(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
 
 /// Trains a global (multi-target) KRR model on `molecules` (see the top of this
 /// file). Throws InputError for missing labels / bad molecules and

@@ -30,6 +30,7 @@ TrainResult train(const std::vector<chem::Molecule>& molecules, const TrainOptio
       if (options.atom_pca > 0) throw InputError("--pca applies to the atomic families, not to global krr");
       return train_krr(molecules, options);
     case ModelFamily::LocalKrr: return train_local_krr(molecules, options);
+    case ModelFamily::RandomFeatures: return train_random_features(molecules, options);
     case ModelFamily::Quadratic: return train_quadratic(molecules, options);
   }
   throw ParameterError("unknown model family");
