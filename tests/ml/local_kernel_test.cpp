@@ -116,6 +116,34 @@ TEST(LocalKernel, SigmaLadderSquaresInsteadOfExpWithTheSameResult) {
   }
 }
 
+TEST(LocalKernel, PolynomialAndGaussianKernelsInOneCall) {
+  const auto x = testing::random_atomic_features(30, 9, 31);
+  const auto y = testing::random_atomic_features(17, 9, 32);
+  const std::vector<AtomKernel> kernels{AtomKernel::polynomial(2, 1.5, 3.0), AtomKernel::gaussian(1.1),
+                                        AtomKernel::polynomial(3, 0.5, 2.0), AtomKernel::gaussian(1.1 / std::sqrt(2.0))};
+  const auto sym = local_gram_symmetric(x, kernels);
+  const auto cross = local_gram(y, x, kernels);
+  for (std::size_t k = 0; k < kernels.size(); ++k) {
+    Eigen::MatrixXd ref_sym = Eigen::MatrixXd::Zero(30, 30), ref_cross = Eigen::MatrixXd::Zero(17, 30);
+    auto row = [](const chem::AtomicFeatures& f, std::size_t a) {
+      return std::span<const double>(f.values.data() + a * f.dimension(), f.dimension());
+    };
+    for (std::size_t j = 0; j < 30; ++j)
+      for (std::size_t b = x.offsets[j]; b < x.offsets[j + 1]; ++b) {
+        for (std::size_t i = 0; i < 30; ++i)
+          for (std::size_t a = x.offsets[i]; a < x.offsets[i + 1]; ++a)
+            if (x.charges[a] == x.charges[b]) ref_sym(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) += kernels[k](row(x, a), row(x, b));
+        for (std::size_t i = 0; i < 17; ++i)
+          for (std::size_t a = y.offsets[i]; a < y.offsets[i + 1]; ++a)
+            if (y.charges[a] == x.charges[b]) ref_cross(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) += kernels[k](row(y, a), row(x, b));
+      }
+    EXPECT_LT((sym[k] - ref_sym).cwiseAbs().maxCoeff(), 1e-11 * ref_sym.cwiseAbs().maxCoeff()) << k;
+    EXPECT_LT((cross[k] - ref_cross).cwiseAbs().maxCoeff(), 1e-11 * ref_cross.cwiseAbs().maxCoeff()) << k;
+  }
+  EXPECT_THROW(AtomKernel::polynomial(0, 1, 1).validate(), ParameterError);
+  EXPECT_THROW(AtomKernel::polynomial(2, 1, 0).validate(), ParameterError);
+}
+
 TEST(LocalKernel, RejectsBadSigmasAndMismatchedDimensions) {
   const auto x = testing::random_atomic_features(5, 4, 1);
   const auto y = testing::random_atomic_features(5, 3, 2);

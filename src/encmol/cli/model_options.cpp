@@ -12,12 +12,13 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   if (targets_required) target->required();
   command.add_option("--units", units, "Units of the targets, comma separated (recorded in the model)");
   command.add_option("-f,--family", family,
-                     "Model family: krr (global kernel ridge regression) or local-krr (local atomic "
-                     "kernel; needs an atomic representation)")
+                     "Model family: krr (global kernel ridge regression), local-krr (local atomic "
+                     "kernel) or quadratic (quadratic atomic model, HE-friendly); the last two need an "
+                     "atomic representation")
       ->capture_default_str();
   command.add_option("-r,--representation", representation,
-                     "Representation: cm (sorted Coulomb matrix), bob (Bag of Bonds) or fchl19 (atomic; "
-                     "its global form bags atom vectors per element)")
+                     "Representation: cm (sorted Coulomb matrix), bob (Bag of Bonds), or the atomic "
+                     "fchl19 and cmbdf (with krr: their global form, atom vectors bagged per element)")
       ->capture_default_str();
   command.add_option("-k,--kernel", kernel, "Kernel of the krr family: gaussian, laplacian, linear or polynomial")
       ->capture_default_str();
@@ -29,7 +30,9 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
                      "Regularization(s) to cross-validate, comma separated (default: "
                      "1e-10,1e-7,1e-4,1e-1)");
   command.add_option("--gamma", gamma, "Polynomial kernel gamma (0 = 1 / mean squared norm)");
-  command.add_option("--coef0", coef0, "Polynomial kernel coef0")->capture_default_str();
+  command.add_option("--coef0", coef0s,
+                     "Polynomial kernel coef0 (krr: one value, default 1); quadratic family: the grid "
+                     "to cross-validate, comma separated (default 0.5,1,2,4,8)");
   command.add_option("--degree", degree, "Polynomial kernel degree")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
@@ -38,6 +41,10 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
       ->check(CLI::Range(2, 100));
   command.add_flag("--no-baseline", no_baseline,
                    "Subtract only the mean, not the per-element (dressed-atom) baseline");
+  command.add_option("--delta", delta,
+                     "Delta-learning: learn target - xTB quantity, one for all targets or one per target: "
+                     "xtb (= xtb-energy, the GFN2-xTB total energy), xtb-gap, xtb-dipole, none. Needs --units; "
+                     "the baseline is recomputed (or read from xtb_* properties) at every prediction");
   command.add_option("--seed", seed, "Seed of every random split and fold")->capture_default_str();
   command.add_option("--embedding-seed", embedding_seed,
                      "Seed of the 3-D embedding of SMILES input")
@@ -53,11 +60,19 @@ ml::TrainOptions ModelOptions::to_train_options() const {
   options.lambdas = parse_numbers(lambdas, "--lambda", true);
   if (gamma < 0.0) throw InputError("--gamma must be positive (or 0 for automatic)");
   options.gamma = gamma;
-  options.coef0 = coef0;
+  const std::vector<double> coef0 = parse_numbers(coef0s, "--coef0", false);
+  if (options.family == ml::ModelFamily::Quadratic) {
+    options.coef0s = coef0;
+  } else if (coef0.size() > 1) {
+    throw InputError("--coef0 takes one value for the " + family + " family (a grid only for quadratic)");
+  } else if (!coef0.empty()) {
+    options.coef0 = coef0.front();
+  }
   options.degree = degree;
   options.folds = folds;
   options.baseline = !no_baseline;
   options.seed = seed;
+  for (const auto& d : split_list(delta)) options.delta.push_back(ml::parse_delta_source(d));
   options.targets = split_list(targets);
   options.units = split_list(units);
   if (!options.units.empty() && options.units.size() != options.targets.size()) {

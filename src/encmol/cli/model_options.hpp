@@ -20,10 +20,11 @@ struct ModelOptions {
   std::vector<std::string> sigmas;
   std::vector<std::string> lambdas;
   double gamma = 0.0;
-  double coef0 = 1.0;
+  std::vector<std::string> coef0s;
   int degree = 2;
   int folds = 4;
   bool no_baseline = false;
+  std::vector<std::string> delta;
   std::uint64_t seed = 42;
   std::uint64_t embedding_seed = 42;
 

@@ -50,7 +50,7 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
     });
     out << fmt::format("cross-validation ({} folds, {} grid points), best first:\n",
                        model.info.folds, result.cv.size());
-    out << fmt::format("  {:>12} {:>10}", "sigma", "lambda");
+    out << fmt::format("  {:>12} {:>10}", result.grid_parameter, "lambda");
     for (const auto& t : model.targets) out << fmt::format(" {:>14}", "MAE " + t);
     out << "\n";
     for (std::size_t k = 0; k < std::min(cv_rows_shown, order.size()); ++k) {
@@ -91,7 +91,8 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
   j["representation"] = model.representation.describe();
   const nlohmann::json body = model.describe_json();
   if (body.contains("kernel")) j["kernel"] = body["kernel"]["kind"];
-  j["sigma"] = result.sigma;
+  j["grid_parameter"] = result.grid_parameter;
+  j[result.grid_parameter] = result.sigma;
   j["lambda"] = result.lambda;
   j["training_size"] = model.training_size();
   j["targets"] = model.targets;
@@ -99,7 +100,7 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
   if (body.contains("sum_abs_alpha")) j["sum_abs_alpha"] = body["sum_abs_alpha"];
   nlohmann::json cv = nlohmann::json::array();
   for (const auto& row : result.cv) {
-    cv.push_back({{"sigma", row.sigma}, {"lambda", row.lambda}, {"ok", row.ok},
+    cv.push_back({{result.grid_parameter, row.sigma}, {"lambda", row.lambda}, {"ok", row.ok},
                   {"score", row.score}, {"mae", row.mae}, {"rmse", row.rmse}});
   }
   j["cross_validation"] = cv;
@@ -121,7 +122,7 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
 std::string cv_table_csv(const ml::TrainResult& result) {
   const auto& targets = result.model.targets;
   std::ostringstream out;
-  out << "sigma,lambda,ok,score";
+  out << result.grid_parameter << ",lambda,ok,score";
   for (const auto& t : targets) out << ",mae_" << t;
   for (const auto& t : targets) out << ",rmse_" << t;
   out << "\n";

@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 
 #include "encmol/chem/molecule.hpp"
+#include "encmol/ml/delta.hpp"
 
 namespace encmol::ml {
 
@@ -23,8 +24,10 @@ Eigen::MatrixXd element_count_matrix(const std::vector<chem::Molecule>& molecule
 Eigen::MatrixXd label_matrix(const std::vector<chem::Molecule>& molecules,
                              const std::vector<std::string>& targets);
 
-/// What is subtracted from the labels before the kernel fit and added back at
-/// prediction:  baseline(m) = mean + sum_e count_e(m) * coefficients(e, :).
+/// What is subtracted from the labels before the model fit and added back at
+/// prediction:  baseline(m) = delta(m) + mean + sum_e count_e(m) * coefficients(e, :),
+/// where delta(m) is the optional physics baseline (delta.hpp) the client
+/// computes itself; mean and coefficients are fitted to labels - delta.
 /// With per_element == false, coefficients is empty and baseline = mean.
 /// Per-element coefficients are "dressed-atom" energies: the least-squares
 /// (minimum-norm, so collinear counts such as isomer sets are fine) fit of the
@@ -34,13 +37,15 @@ struct Baseline {
   std::vector<int> elements;     // ascending Z (per_element only)
   Eigen::MatrixXd coefficients;  // elements x targets (per_element only)
   Eigen::RowVectorXd mean;       // 1 x targets
+  DeltaBaseline delta;           // Δ-learning baseline (inactive: none)
 
   /// Fits on an n x e count matrix (columns = `elements`) and n x t labels.
   static Baseline fit(const Eigen::MatrixXd& counts, const std::vector<int>& elements,
                       const Eigen::MatrixXd& labels, bool per_element);
   /// n x t baseline values for an n x e count matrix with the same columns.
   Eigen::MatrixXd evaluate(const Eigen::MatrixXd& counts) const;
-  /// Baseline values for molecules (counts built from `elements`).
+  /// Baseline values for molecules (counts built from `elements`), without
+  /// the Δ term (Model::baseline_values adds it).
   Eigen::MatrixXd evaluate(const std::vector<chem::Molecule>& molecules) const;
 };
 

@@ -50,16 +50,6 @@ std::map<int, ElementAtoms> split_by_element(const chem::AtomicFeatures& f) {
   return out;
 }
 
-std::vector<double> gammas_of(std::span<const double> sigmas) {
-  std::vector<double> g;
-  for (double s : sigmas) {
-    if (!std::isfinite(s) || !(s > 0)) throw ParameterError("local kernel: sigma must be finite and > 0, got " + std::to_string(s));
-    g.push_back(1.0 / (2.0 * s * s));
-  }
-  if (g.empty()) throw ParameterError("local kernel: no sigma given");
-  return g;
-}
-
 constexpr std::size_t kRowBlockAtoms = 256;
 constexpr std::size_t kColumnTileAtoms = 2048;  // a tile of dot products (4 MiB) stays in cache
 
@@ -70,15 +60,32 @@ constexpr std::size_t kColumnTileAtoms = 2048;  // a tile of dot products (4 MiB
 // on every entry). With `upper`, only column molecules >= the row molecule
 // are visited (the symmetric case; it fills the lower triangle). Column tiles
 // keep the dot products in cache between the BLAS product and their use.
+// The kernels of one call, arranged for the inner loop: Gaussians by
+// ascending gamma (so sqrt(2) ladders square), polynomials as they come.
+struct KernelPlan {
+  std::vector<std::size_t> gaussian;  // indices into the caller's kernels
+  std::vector<double> gamma;          // 1 / (2 sigma^2) of each, same order
+  std::vector<std::size_t> polynomial;
+  std::vector<AtomKernel> kernels;
+
+  explicit KernelPlan(std::span<const AtomKernel> ks) : kernels(ks.begin(), ks.end()) {
+    if (ks.empty()) throw ParameterError("local kernel: no atom kernel given");
+    for (std::size_t k = 0; k < ks.size(); ++k) {
+      ks[k].validate();
+      (ks[k].kind == AtomKernel::Kind::Gaussian ? gaussian : polynomial).push_back(k);
+    }
+    auto g = [&](std::size_t k) { return 1.0 / (2.0 * ks[k].sigma * ks[k].sigma); };
+    std::stable_sort(gaussian.begin(), gaussian.end(), [&](std::size_t a, std::size_t b) { return g(a) < g(b); });
+    for (std::size_t k : gaussian) gamma.push_back(g(k));
+  }
+};
+
 void accumulate_block(const ElementAtoms& rows, std::size_t first_run, std::size_t last_run,
-                      const ElementAtoms& cols, const std::vector<double>& gammas, bool upper,
+                      const ElementAtoms& cols, const KernelPlan& plan, bool upper,
                       std::vector<Eigen::MatrixXd>& out) {
   const std::size_t r0 = rows.run_start[first_run], r1 = rows.run_start[last_run], nr = r1 - r0;
   const std::size_t d = static_cast<std::size_t>(rows.x.cols());
   const std::size_t m = cols.molecule.size();
-  std::vector<std::size_t> order(gammas.size());
-  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return gammas[a] < gammas[b]; });
   // Column atoms before c_begin are never needed by this block.
   std::size_t c_begin = 0;
   if (upper) {
@@ -112,26 +119,42 @@ void accumulate_block(const ElementAtoms& rows, std::size_t first_run, std::size
           std::upper_bound(cols.run_start.begin(), cols.run_start.end(), b_first) - cols.run_start.begin()) - 1;
       for (std::size_t a = rows.run_start[run]; a < rows.run_start[run + 1]; ++a) {
         const double* dot = dots.data() + (a - r0) * nc + (b_first - c0);
-        const double na = rows.norm2[a];
-        for (std::size_t b = 0; b < len; ++b) dist[b] = (na + cols.norm2[b_first + b]) - 2.0 * dot[b];
-        // Ascending gamma: when one is twice the previous to within a few
-        // ulps (sigma / sqrt(2), as on sigma_ladder grids), exp(-2 g d^2) =
-        // exp(-g d^2)^2 costs a multiply instead of an exp; the kernel
-        // values then differ from a direct exp by < 1e-12 relative.
-        for (std::size_t k = 0; k < order.size(); ++k) {
-          const std::size_t s = order[k];
-          if (k > 0 && std::fabs(gammas[s] - 2.0 * gammas[order[k - 1]]) <= 4e-16 * gammas[s]) {
-            for (std::size_t b = 0; b < len; ++b) e[b] *= e[b];
-          } else {
-            exp_negative_scaled(dist.data(), gammas[s], e.data(), len);
-          }
-          double* column = out[s].col(mi).data();
+        // Adds the run sums of e[] into out[k]'s column of the row molecule.
+        auto add_runs = [&](std::size_t k) {
+          double* column = out[k].col(mi).data();
           for (std::size_t cr = cr_first; cr + 1 < cols.run_start.size() && cols.run_start[cr] < c1; ++cr) {
             const std::size_t lo = std::max(cols.run_start[cr], b_first), hi = std::min(cols.run_start[cr + 1], c1);
             double sum = 0.0;
             for (std::size_t b = lo; b < hi; ++b) sum += e[b - b_first];
             column[cols.run_molecule[cr]] += sum;
           }
+        };
+        if (!plan.gaussian.empty()) {
+          const double na = rows.norm2[a];
+          for (std::size_t b = 0; b < len; ++b) dist[b] = (na + cols.norm2[b_first + b]) - 2.0 * dot[b];
+        }
+        // Ascending gamma: when one is twice the previous to within a few
+        // ulps (sigma / sqrt(2), as on sigma_ladder grids), exp(-2 g d^2) =
+        // exp(-g d^2)^2 costs a multiply instead of an exp; the kernel
+        // values then differ from a direct exp by < 1e-12 relative.
+        for (std::size_t k = 0; k < plan.gaussian.size(); ++k) {
+          if (k > 0 && std::fabs(plan.gamma[k] - 2.0 * plan.gamma[k - 1]) <= 4e-16 * plan.gamma[k]) {
+            for (std::size_t b = 0; b < len; ++b) e[b] *= e[b];
+          } else {
+            exp_negative_scaled(dist.data(), plan.gamma[k], e.data(), len);
+          }
+          add_runs(plan.gaussian[k]);
+        }
+        for (std::size_t k : plan.polynomial) {
+          const AtomKernel& p = plan.kernels[k];
+          const double inv = 1.0 / p.scale;
+          for (std::size_t b = 0; b < len; ++b) {
+            const double t = p.coef0 + dot[b] * inv;
+            double v = t;
+            for (int q = 1; q < p.degree; ++q) v *= t;
+            e[b] = v;
+          }
+          add_runs(k);
         }
       }
     }
@@ -151,7 +174,7 @@ std::pair<std::size_t, std::size_t> runs_of_molecules(const ElementAtoms& e, std
 // receives its additions in one fixed order (elements, tiles, atoms) for any
 // thread count.
 void accumulate_all(const chem::AtomicFeatures& xf, const std::map<int, ElementAtoms>& x,
-                    const std::map<int, ElementAtoms>& y, const std::vector<double>& gammas, bool upper,
+                    const std::map<int, ElementAtoms>& y, const KernelPlan& plan, bool upper,
                     std::vector<Eigen::MatrixXd>& out) {
   std::vector<std::pair<std::size_t, std::size_t>> blocks;  // molecule ranges
   for (std::size_t m0 = 0; m0 < xf.molecule_count();) {
@@ -168,37 +191,80 @@ void accumulate_all(const chem::AtomicFeatures& xf, const std::map<int, ElementA
       const auto it = y.find(z);
       if (it == y.end()) continue;  // no partner atoms: contributes 0
       const auto [first, last] = runs_of_molecules(rows, blocks[k].first, blocks[k].second);
-      if (first < last) accumulate_block(rows, first, last, it->second, gammas, upper, out);
+      if (first < last) accumulate_block(rows, first, last, it->second, plan, upper, out);
     }
   });
 }
 
 }  // namespace
 
-std::vector<Eigen::MatrixXd> local_gram_symmetric(const chem::AtomicFeatures& x, std::span<const double> sigmas) {
-  const std::vector<double> gammas = gammas_of(sigmas);
+void AtomKernel::validate() const {
+  if (kind == Kind::Gaussian) {
+    if (!std::isfinite(sigma) || !(sigma > 0)) {
+      throw ParameterError("local kernel: sigma must be finite and > 0, got " + std::to_string(sigma));
+    }
+  } else if (kind == Kind::Polynomial) {
+    if (degree < 1 || degree > 8) throw ParameterError("local kernel: degree must be 1..8, got " + std::to_string(degree));
+    if (!std::isfinite(coef0)) throw ParameterError("local kernel: coef0 must be finite");
+    if (!std::isfinite(scale) || !(scale > 0)) throw ParameterError("local kernel: scale must be finite and > 0");
+  } else {
+    throw ParameterError("local kernel: unknown atom kernel kind");
+  }
+}
+
+double AtomKernel::operator()(std::span<const double> x, std::span<const double> y) const {
+  double dot = 0, d2 = 0;
+  for (std::size_t k = 0; k < x.size(); ++k) {
+    dot += x[k] * y[k];
+    d2 += (x[k] - y[k]) * (x[k] - y[k]);
+  }
+  if (kind == Kind::Gaussian) return std::exp(-d2 / (2 * sigma * sigma));
+  return std::pow(coef0 + dot / scale, degree);
+}
+
+std::vector<AtomKernel> gaussian_kernels(std::span<const double> sigmas) {
+  std::vector<AtomKernel> out;
+  for (double s : sigmas) out.push_back(AtomKernel::gaussian(s));
+  return out;
+}
+
+std::vector<Eigen::MatrixXd> local_gram_symmetric(const chem::AtomicFeatures& x, std::span<const AtomKernel> kernels) {
+  const KernelPlan plan(kernels);
   const auto n = static_cast<Eigen::Index>(x.molecule_count());
-  std::vector<Eigen::MatrixXd> out(gammas.size(), Eigen::MatrixXd::Zero(n, n));
+  std::vector<Eigen::MatrixXd> out(kernels.size(), Eigen::MatrixXd::Zero(n, n));
   const auto elements = split_by_element(x);
-  accumulate_all(x, elements, elements, gammas, true, out);
+  accumulate_all(x, elements, elements, plan, true, out);
   for (auto& k : out) k.triangularView<Eigen::StrictlyUpper>() = k.transpose();
   return out;
 }
 
 std::vector<Eigen::MatrixXd> local_gram(const chem::AtomicFeatures& x, const chem::AtomicFeatures& y,
-                                        std::span<const double> sigmas) {
+                                        std::span<const AtomKernel> kernels) {
   if (x.dimension() != y.dimension()) {
     throw ParameterError("local kernel: atomic vectors of " + std::to_string(x.dimension()) + " and " +
                          std::to_string(y.dimension()) + " values");
   }
-  const std::vector<double> gammas = gammas_of(sigmas);
+  const KernelPlan plan(kernels);
   // Built transposed (see accumulate_block), returned the right way round.
   std::vector<Eigen::MatrixXd> out(
-      gammas.size(), Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(y.molecule_count()),
-                                           static_cast<Eigen::Index>(x.molecule_count())));
-  accumulate_all(x, split_by_element(x), split_by_element(y), gammas, false, out);
+      kernels.size(), Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(y.molecule_count()),
+                                            static_cast<Eigen::Index>(x.molecule_count())));
+  accumulate_all(x, split_by_element(x), split_by_element(y), plan, false, out);
   for (auto& k : out) k.transposeInPlace();
   return out;
+}
+
+std::vector<Eigen::MatrixXd> local_gram_symmetric(const chem::AtomicFeatures& x, std::span<const double> sigmas) {
+  const auto kernels = gaussian_kernels(sigmas);
+  if (kernels.empty()) throw ParameterError("local kernel: no sigma given");
+  return local_gram_symmetric(x, std::span<const AtomKernel>(kernels));
+}
+
+std::vector<Eigen::MatrixXd> local_gram(const chem::AtomicFeatures& x, const chem::AtomicFeatures& y,
+                                        std::span<const double> sigmas) {
+  const auto kernels = gaussian_kernels(sigmas);
+  if (kernels.empty()) throw ParameterError("local kernel: no sigma given");
+  return local_gram(x, y, std::span<const AtomKernel>(kernels));
 }
 
 std::vector<double> sigma_ladder(double largest, std::size_t count) {

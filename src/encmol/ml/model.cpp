@@ -28,6 +28,7 @@ std::string_view to_string(ModelFamily family) {
   switch (family) {
     case ModelFamily::GlobalKrr: return "krr";
     case ModelFamily::LocalKrr: return "local-krr";
+    case ModelFamily::Quadratic: return "quadratic";
   }
   return "unknown";
 }
@@ -36,13 +37,16 @@ ModelFamily parse_model_family(std::string_view name) {
   const std::string n = lower(name);
   if (n == "krr" || n == "global-krr") return ModelFamily::GlobalKrr;
   if (n == "local-krr" || n == "local") return ModelFamily::LocalKrr;
+  if (n == "quadratic") return ModelFamily::Quadratic;
   throw InputError("unknown model family '" + std::string(name) +
-                   "': use 'krr' (global kernel ridge regression) or 'local-krr' (local atomic kernel)");
+                   "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel) or "
+                   "'quadratic' (quadratic atomic model)");
 }
 
 ModelFamily Model::family() const {
   return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
-                               [](const LocalKrr&) { return ModelFamily::LocalKrr; }},
+                               [](const LocalKrr&) { return ModelFamily::LocalKrr; },
+                               [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; }},
                     body);
 }
 
@@ -76,6 +80,7 @@ void Model::validate() const {
   if (!baseline.mean.allFinite() || (baseline.per_element && !baseline.coefficients.allFinite())) {
     fail("non-finite baseline values");
   }
+  baseline.delta.validate(targets.size());
   std::visit(Overloaded{[&](const GlobalKrr& k) {
                           k.validate(representation.dimension(), targets.size());
                           if (k.training_size() != info.training_size) fail("training size does not match the weights");
@@ -84,6 +89,10 @@ void Model::validate() const {
                           if (!representation.is_atomic()) fail("a local kernel model needs an atomic representation");
                           k.validate(representation.atom_dimension(), targets.size(), representation.elements());
                           if (k.training_size() != info.training_size) fail("training size does not match the weights");
+                        },
+                        [&](const QuadraticAtomicModel& q) {
+                          if (!representation.is_atomic()) fail("a quadratic atomic model needs an atomic representation");
+                          q.validate(representation.atom_dimension(), targets.size(), representation.elements());
                         }},
              body);
 }
@@ -91,15 +100,15 @@ void Model::validate() const {
 Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) const {
   Eigen::MatrixXd out = std::visit(
       Overloaded{[&](const GlobalKrr& k) { return k.predict(representation.featurize(molecules)); },
-                 [&](const LocalKrr& k) { return k.predict(representation.featurize_atoms(molecules)); }},
+                 [&](const LocalKrr& k) { return k.predict(representation.featurize_atoms(molecules)); },
+                 [&](const QuadraticAtomicModel& q) { return q.predict(representation.featurize_atoms(molecules)); }},
       body);
   return out + baseline_values(molecules);
 }
 
 Eigen::MatrixXd Model::baseline_values(const std::vector<chem::Molecule>& molecules) const {
-  if (baseline.per_element) return baseline.evaluate(molecules);
-  Eigen::MatrixXd out(static_cast<Eigen::Index>(molecules.size()), baseline.mean.size());
-  out.rowwise() = baseline.mean;
+  Eigen::MatrixXd out = baseline.evaluate(molecules);
+  if (baseline.delta.active()) out += baseline.delta.evaluate(molecules);
   return out;
 }
 
@@ -124,6 +133,15 @@ std::string Model::describe() const {
     s += "\n";
   } else {
     s += "mean\n";
+  }
+  if (baseline.delta.active()) {
+    s += "delta (computed by whoever predicts, added back):";
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      std::snprintf(buf, sizeof(buf), " %s <- %s x %.10g", targets[t].c_str(),
+                    std::string(to_string(baseline.delta.sources[t])).c_str(), baseline.delta.factors[t]);
+      s += buf;
+    }
+    s += "\n";
   }
   s += "targets:\n";
   for (std::size_t t = 0; t < targets.size(); ++t) {
@@ -174,6 +192,7 @@ nlohmann::json Model::describe_json() const {
     }
     j["baseline"]["coefficients"] = coeffs;
   }
+  if (baseline.delta.active()) j["baseline"]["delta"] = baseline.delta.describe_json();
   nlohmann::json ts = nlohmann::json::array();
   for (std::size_t t = 0; t < targets.size(); ++t) {
     const auto ti = static_cast<Eigen::Index>(t);

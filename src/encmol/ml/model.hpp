@@ -6,6 +6,7 @@
 // per-element (dressed-atom) terms. correction(m) comes from the family body:
 //   krr        global kernel ridge regression (global_krr.hpp)
 //   local-krr  local (atomic) kernel ridge regression (local_krr.hpp)
+//   quadratic  quadratic atomic model, closed form (quadratic_model.hpp)
 // One file format (model_file.hpp), one predict, one describe for all of them.
 // Everything the encrypted evaluation (secure layer) and the privacy audit
 // need is a public member.
@@ -26,13 +27,14 @@
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/global_krr.hpp"
 #include "encmol/ml/local_krr.hpp"
+#include "encmol/ml/quadratic_model.hpp"
 
 namespace encmol::ml {
 
 /// Model families (the CLI's `--family`). The value is stored in model files.
-enum class ModelFamily : std::uint8_t { GlobalKrr = 1, LocalKrr = 2 };
+enum class ModelFamily : std::uint8_t { GlobalKrr = 1, LocalKrr = 2, Quadratic = 5 };
 
-/// "krr", "local-krr".
+/// "krr", "local-krr", "quadratic".
 std::string_view to_string(ModelFamily family);
 /// Accepts the names above (any case). Throws InputError listing them.
 ModelFamily parse_model_family(std::string_view name);
@@ -48,7 +50,7 @@ struct TrainingInfo {
 };
 
 struct Model {
-  using Body = std::variant<GlobalKrr, LocalKrr>;
+  using Body = std::variant<GlobalKrr, LocalKrr, QuadraticAtomicModel>;
 
   chem::RepresentationSpec representation;
   std::vector<std::string> targets;  // property names, one per output column

@@ -129,6 +129,7 @@ core::Bytes encode_model(const Model& model) {
     w.f64(model.label_scale[t]);
   }
   write_baseline(w, model.baseline);
+  model.baseline.delta.write(w);
   std::visit([&](const auto& body) { body.write(w); }, model.body);
   w.string(model.info.dataset);
   w.u64(model.info.seed);
@@ -157,6 +158,7 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
     m.label_scale.push_back(r.finite_f64("label scale"));
   }
   m.baseline = read_baseline(r, t);
+  m.baseline.delta = DeltaBaseline::read(r, t);
   switch (family) {
     case static_cast<std::uint8_t>(ModelFamily::GlobalKrr):
       m.body = GlobalKrr::read(r, m.representation.dimension(), t);
@@ -164,6 +166,10 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
     case static_cast<std::uint8_t>(ModelFamily::LocalKrr):
       if (!m.representation.is_atomic()) r.fail("a local kernel model needs an atomic representation");
       m.body = LocalKrr::read(r, m.representation.atom_dimension(), t);
+      break;
+    case static_cast<std::uint8_t>(ModelFamily::Quadratic):
+      if (!m.representation.is_atomic()) r.fail("a quadratic atomic model needs an atomic representation");
+      m.body = QuadraticAtomicModel::read(r, m.representation.atom_dimension(), t);
       break;
     default:
       r.fail("unknown model family " + std::to_string(family) + " (written by a newer encmol?)");

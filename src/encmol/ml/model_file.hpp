@@ -7,6 +7,9 @@
 //   targets                    u64 t; t x { string name, string unit, f64 label_scale }
 //   baseline                   u8 per_element, t x f64 mean,
 //                              [u64 e, e x u32 Z, e x t f64 coefficients (row = element)]
+//   Δ baseline                 u8 active; if 1: t x {u8 source, f64 factor},
+//                              xTB settings f64 accuracy, u32 iterations,
+//                              f64 electronic temperature, i64 total charge
 //   body                       family specific:
 //     krr                      u8 kernel kind, f64 sigma, f64 gamma, f64 coef0,
 //                              u32 degree, f64 lambda, u64 n, u64 d,
@@ -15,6 +18,9 @@
 //     local-krr                f64 sigma, f64 lambda, training atoms (u64 n,
 //                              u64 atoms, (n + 1) x u64 offsets, atoms x u32 Z,
 //                              atoms x d f64), n x t f64 alpha
+//     quadratic                f64 coef0, f64 scale, f64 lambda, u64 elements,
+//                              per element: u32 Z, t x f64 c, d x t f64 g,
+//                              t x (d (d + 1) / 2) f64 upper triangle of H
 //   provenance                 string data set, u64 seed, u32 folds, f64 CV score,
 //                              string encmol version, u64 training size
 //

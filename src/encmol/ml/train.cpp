@@ -11,6 +11,7 @@
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/krr.hpp"
 #include "encmol/ml/split.hpp"
+#include "encmol/ml/train_setup.hpp"
 
 #ifndef ENCMOL_VERSION
 #define ENCMOL_VERSION "unknown"
@@ -18,16 +19,6 @@
 
 namespace encmol::ml {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void report(const ProgressCallback& progress, std::string_view step, double fraction) {
-  if (progress) progress(step, fraction);
-}
 
 // out(a, b) = kernel(measure(rows[a], cols[b])), plus lambda on the diagonal
 // when rows == cols. Parallel over output columns.
@@ -57,15 +48,6 @@ double median_offdiagonal(const Eigen::MatrixXd& measure) {
   auto mid = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
   std::nth_element(sample.begin(), mid, sample.end());
   return *mid;
-}
-
-void check_grid(const std::vector<double>& values, const char* what, bool positive) {
-  for (double v : values) {
-    if (!std::isfinite(v) || (positive ? !(v > 0) : v < 0)) {
-      throw ParameterError(std::string(what) + " value " + std::to_string(v) + " is invalid (must be finite and " +
-                           (positive ? "> 0" : ">= 0") + ")");
-    }
-  }
 }
 
 }  // namespace
@@ -196,28 +178,21 @@ std::size_t best_cv_row(const std::vector<CvRow>& rows) {
 }
 
 TrainResult train_krr(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
-  if (molecules.size() < 2) {
-    throw InputError("training needs at least 2 molecules, got " + std::to_string(molecules.size()));
-  }
-  if (options.targets.empty()) throw InputError("no target property to train on was given");
-  if (!options.units.empty() && options.units.size() != options.targets.size()) {
-    throw InputError("give one unit per target (" + std::to_string(options.targets.size()) +
-                     " targets, " + std::to_string(options.units.size()) + " units)");
-  }
   check_grid(options.sigmas, "sigma", true);
   check_grid(options.lambdas, "lambda", false);
   TrainResult result;
-  const Eigen::MatrixXd labels = label_matrix(molecules, options.targets);
 
-  auto start = Clock::now();
+  auto start = TrainClock::now();
   report(options.progress, "featurize", 0.0);
   const chem::RepresentationSpec spec =
       chem::RepresentationSpec::fit(options.representation, molecules, options.representation_options);
   const chem::FeatureMatrix x = spec.featurize(molecules);
   report(options.progress, "featurize", 1.0);
   result.featurize_seconds = seconds_since(start);
+  const LabelSetup setup = prepare_labels(molecules, spec.elements(), options);
+  const Eigen::MatrixXd& labels = setup.labels;
 
-  start = Clock::now();
+  start = TrainClock::now();
   report(options.progress, "distances", 0.0);
   const Eigen::MatrixXd measure = pairwise_symmetric(measure_of(options.kernel), x);
   report(options.progress, "distances", 1.0);
@@ -245,17 +220,12 @@ TrainResult train_krr(const std::vector<chem::Molecule>& molecules, const TrainO
   kernel.validate();
 
   const std::vector<int>& elements = spec.elements();
-  const Eigen::MatrixXd counts = element_count_matrix(molecules, elements);
-  const Baseline baseline = Baseline::fit(counts, elements, labels, options.baseline);
-  const Eigen::MatrixXd residual = labels - baseline.evaluate(counts);
-  std::vector<double> scale;
-  for (Eigen::Index t = 0; t < residual.cols(); ++t) {
-    const double mean = residual.col(t).mean();
-    const double var = (residual.col(t).array() - mean).square().mean();
-    scale.push_back(var > 0 ? std::sqrt(var) : 1.0);
-  }
+  const Eigen::MatrixXd& counts = setup.counts;
+  const Baseline& baseline = setup.baseline;
+  const Eigen::MatrixXd& residual = setup.residual;
+  const std::vector<double>& scale = setup.scale;
 
-  start = Clock::now();
+  start = TrainClock::now();
   double sigma = sigmas.front(), lambda = lambdas.front();
   std::uint32_t folds_used = 0;
   double cv_score = 0.0;
@@ -290,7 +260,7 @@ TrainResult train_krr(const std::vector<chem::Molecule>& molecules, const TrainO
   }
   result.cv_seconds = seconds_since(start);
 
-  start = Clock::now();
+  start = TrainClock::now();
   report(options.progress, "fit", 0.0);
   if (kernel.has_sigma()) kernel.sigma = sigma;
   Eigen::MatrixXd k = measure;
@@ -365,7 +335,7 @@ std::vector<LearningCurvePoint> learning_curve(const std::vector<chem::Molecule>
     opts.representation_options = capacity;
     opts.folds = std::max(2, std::min(options.folds, static_cast<int>(n / 2)));
     opts.progress = nullptr;
-    const auto start = Clock::now();
+    const auto start = TrainClock::now();
     const TrainResult trained = train(subset, opts);
     const double seconds = seconds_since(start);
     const Errors e = prediction_errors(trained.model.predict(test_molecules), test_labels);

@@ -60,11 +60,19 @@ struct TrainOptions {
   double gamma = 0.0;
   double coef0 = 1.0;
   int degree = 2;
+  /// Quadratic atomic model: coef0 grid of (coef0 + x.y / mean|x|^2)^2.
+  /// Empty: 0.5, 1, 2, 4, 8.
+  std::vector<double> coef0s;
   /// Cross-validation folds (>= 2). With a single (sigma, lambda) pair no CV is
   /// run and the pair is used directly.
   int folds = 4;
   /// Subtract a per-element linear (dressed-atom) baseline besides the mean.
   bool baseline = true;
+  /// Δ-learning: per target (or one for all) the xTB quantity the model
+  /// learns the difference to (delta.hpp); empty = direct learning. Needs
+  /// `units`. Stored xtb_* properties are used, else xTB runs with `xtb`.
+  std::vector<DeltaSource> delta;
+  chem::XtbOptions xtb;
   std::uint64_t seed = 42;
   /// Properties to learn (Molecule::properties keys), all at once.
   std::vector<std::string> targets;
@@ -91,7 +99,8 @@ struct CvRow {
 
 struct TrainResult {
   Model model;
-  double sigma = 0.0;   // chosen (0 for kernels without sigma)
+  double sigma = 0.0;   // chosen grid value (0 for kernels without sigma); see grid_parameter
+  std::string grid_parameter = "sigma";  // what the cv rows' sigma column holds (quadratic: coef0)
   double lambda = 0.0;  // chosen
   std::vector<CvRow> cv;  // empty when the grid had a single point
   std::size_t best = 0;   // index of the chosen row in cv
@@ -107,6 +116,10 @@ TrainResult train(const std::vector<chem::Molecule>& molecules, const TrainOptio
 /// Local (atomic) KRR with an atomic representation: Gram matrices of every
 /// grid sigma in one pass over the atom pairs, then the same k-fold search.
 TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+
+/// Quadratic atomic model (quadratic_model.hpp): dual fit with the local
+/// polynomial kernel, coef0 and lambda by k-fold search, folded into c, g, H.
+TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
 
 /// Trains a global (multi-target) KRR model on `molecules` (see the top of this
 /// file). Throws InputError for missing labels / bad molecules and

@@ -25,8 +25,12 @@ LabelSetup prepare_labels(const std::vector<chem::Molecule>& molecules, const st
   }
   LabelSetup s;
   s.labels = label_matrix(molecules, options.targets);
+  DeltaBaseline delta = DeltaBaseline::make(options.delta, options.units, options.targets.size());
+  delta.xtb = options.xtb;
+  if (delta.active()) s.labels -= delta.evaluate(molecules);
   s.counts = element_count_matrix(molecules, elements);
   s.baseline = Baseline::fit(s.counts, elements, s.labels, options.baseline);
+  s.baseline.delta = std::move(delta);
   s.residual = s.labels - s.baseline.evaluate(s.counts);
   for (Eigen::Index t = 0; t < s.residual.cols(); ++t) {
     const double mean = s.residual.col(t).mean();

@@ -17,7 +17,7 @@
 namespace encmol::ml {
 
 struct LabelSetup {
-  Eigen::MatrixXd labels;    // molecules x targets, as read
+  Eigen::MatrixXd labels;    // molecules x targets: as read, minus the Δ baseline if any
   Eigen::MatrixXd counts;    // molecules x elements (the representation's)
   Baseline baseline;         // fitted on all training molecules
   Eigen::MatrixXd residual;  // labels - baseline

@@ -515,6 +515,11 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
 Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   options.validate();
   model.validate();
+  if (model.baseline.delta.active()) {
+    throw ParameterError("encrypted plan: this model learns a difference to an xTB baseline (delta); the encrypted "
+                         "protocol does not carry a client-side baseline yet; train without --delta to serve it "
+                         "encrypted");
+  }
   if (model.global_krr().kernel.kind == ml::KernelKind::Laplacian)
     throw ParameterError(
         "encrypted plan: the Laplacian kernel exp(-|x - x_i|_1 / sigma) needs the L1 distance, which is not a "
