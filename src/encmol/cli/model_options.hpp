@@ -22,6 +22,12 @@ struct ModelOptions {
   double gamma = 0.0;
   std::vector<std::string> coef0s;
   int degree = 2;
+  // nn family: architecture grids (comma lists) and training.
+  std::vector<std::string> depths, widths, powers;
+  std::size_t epochs = 0;  // 0: the library default
+  double learning_rate = 0.0;
+  std::size_t patience = 0;
+  std::size_t batch = 0;
   int folds = 4;
   bool no_baseline = false;
   std::vector<std::string> delta;

@@ -29,6 +29,7 @@ std::string_view to_string(ModelFamily family) {
     case ModelFamily::GlobalKrr: return "krr";
     case ModelFamily::LocalKrr: return "local-krr";
     case ModelFamily::Quadratic: return "quadratic";
+    case ModelFamily::Network: return "nn";
   }
   return "unknown";
 }
@@ -38,15 +39,17 @@ ModelFamily parse_model_family(std::string_view name) {
   if (n == "krr" || n == "global-krr") return ModelFamily::GlobalKrr;
   if (n == "local-krr" || n == "local") return ModelFamily::LocalKrr;
   if (n == "quadratic") return ModelFamily::Quadratic;
+  if (n == "nn" || n == "network") return ModelFamily::Network;
   throw InputError("unknown model family '" + std::string(name) +
                    "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel) or "
-                   "'quadratic' (quadratic atomic model)");
+                   "'quadratic' (quadratic atomic model) or 'nn' (HE-friendly atomic network)");
 }
 
 ModelFamily Model::family() const {
   return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
                                [](const LocalKrr&) { return ModelFamily::LocalKrr; },
-                               [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; }},
+                               [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; },
+                               [](const AtomicNetwork&) { return ModelFamily::Network; }},
                     body);
 }
 
@@ -93,6 +96,10 @@ void Model::validate() const {
                         [&](const QuadraticAtomicModel& q) {
                           if (!representation.is_atomic()) fail("a quadratic atomic model needs an atomic representation");
                           q.validate(representation.atom_dimension(), targets.size(), representation.elements());
+                        },
+                        [&](const AtomicNetwork& n) {
+                          if (!representation.is_atomic()) fail("an atomic network needs an atomic representation");
+                          n.validate(representation.atom_dimension(), targets.size(), representation.elements());
                         }},
              body);
 }
@@ -101,7 +108,8 @@ Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) con
   Eigen::MatrixXd out = std::visit(
       Overloaded{[&](const GlobalKrr& k) { return k.predict(representation.featurize(molecules)); },
                  [&](const LocalKrr& k) { return k.predict(representation.featurize_atoms(molecules)); },
-                 [&](const QuadraticAtomicModel& q) { return q.predict(representation.featurize_atoms(molecules)); }},
+                 [&](const QuadraticAtomicModel& q) { return q.predict(representation.featurize_atoms(molecules)); },
+                 [&](const AtomicNetwork& n) { return n.predict(representation.featurize_atoms(molecules)); }},
       body);
   return out + baseline_values(molecules);
 }

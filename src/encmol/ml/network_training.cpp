@@ -1,5 +1,6 @@
 #include "encmol/ml/network_training.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -145,6 +146,8 @@ NetworkFit train_atomic_network(const chem::AtomicFeatures& atoms, const Eigen::
   }
 
   NetworkFit fit;
+  fit.validation = validation;
+  std::sort(fit.validation.begin(), fit.validation.end());
   AtomicNetwork net = initial_network(atoms, static_cast<std::size_t>(residual_labels.cols()), options);
   SingleThreadedBlas single;
   BatchEvaluator evaluator;
@@ -213,6 +216,7 @@ NetworkFit train_atomic_network(const chem::AtomicFeatures& atoms, const Eigen::
     }
   }
   fit.network = std::move(best_net);
+  fit.best_loss = best;
   fit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return fit;
 }

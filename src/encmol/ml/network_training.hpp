@@ -51,8 +51,10 @@ struct NetworkFit {
   AtomicNetwork network;
   std::vector<double> train_loss, validation_loss;  // per epoch run
   std::size_t best_epoch = 0;                       // 1-based epoch of the kept weights (0: initial)
+  double best_loss = 0.0;  // validation loss of the kept weights (without validation: their epoch's training loss)
   double seconds = 0.0;
   std::string stop_reason;  // "epochs", "no better validation loss for N epochs", "diverged ..."
+  std::vector<std::size_t> validation;              // molecules held back for early stopping (ascending)
 };
 
 /// Trains a network on the molecules of `atoms` (see the top of the file).

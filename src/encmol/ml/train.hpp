@@ -63,6 +63,14 @@ struct TrainOptions {
   /// Quadratic atomic model: coef0 grid of (coef0 + x.y / mean|x|^2)^2.
   /// Empty: 0.5, 1, 2, 4, 8.
   std::vector<double> coef0s;
+  /// Atomic network (nn family, atomic_network.hpp): one network is trained
+  /// per (depth, width, power) of these grids and the one with the lowest
+  /// validation loss is kept (empty grid: network.depth / width / power).
+  /// `network` holds the other training options (epochs, learning rate, ...);
+  /// its seed is replaced by `seed`.
+  std::vector<std::size_t> network_depths, network_widths;
+  std::vector<int> network_powers;
+  NetworkOptions network;
   /// Cross-validation folds (>= 2). With a single (sigma, lambda) pair no CV is
   /// run and the pair is used directly.
   int folds = 4;
@@ -108,6 +116,9 @@ struct TrainResult {
   /// Advice for the user, e.g. that the chosen sigma or lambda lies on the
   /// edge of the grid (the optimum may lie beyond it).
   std::vector<std::string> warnings;
+  /// Information for the user beside the CV table, e.g. the validation
+  /// losses of the nn family's architecture grid, one line each.
+  std::vector<std::string> notes;
 };
 
 /// Trains a model of options.family on `molecules`.
@@ -120,6 +131,12 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
 /// Quadratic atomic model (quadratic_model.hpp): dual fit with the local
 /// polynomial kernel, coef0 and lambda by k-fold search, folded into c, g, H.
 TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+
+/// HE-friendly atomic network (atomic_network.hpp, network_training.hpp):
+/// per-element residual power networks on an atomic representation, trained
+/// by Adam with early stopping on a seeded validation split of the training
+/// molecules (also used to choose among the architecture grid).
+TrainResult train_network(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
 
 /// Trains a global (multi-target) KRR model on `molecules` (see the top of this
 /// file). Throws InputError for missing labels / bad molecules and
