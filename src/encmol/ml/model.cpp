@@ -163,6 +163,11 @@ std::string Model::describe() const {
   if (info.folds > 0) {
     std::snprintf(buf, sizeof(buf), "hyper-parameters: %u-fold cross-validation, seed %llu, CV score %.6g\n",
                   info.folds, static_cast<unsigned long long>(info.seed), info.cv_score);
+  } else if (family() == ModelFamily::Network) {
+    // The nn trainer holds back a seeded validation split (early stopping,
+    // architecture grid); its score is stored where a CV score would be.
+    std::snprintf(buf, sizeof(buf), "training: Adam with early stopping on a validation split, seed %llu, validation score %.6g\n",
+                  static_cast<unsigned long long>(info.seed), info.cv_score);
   } else {
     std::snprintf(buf, sizeof(buf), "hyper-parameters: fixed, seed %llu\n",
                   static_cast<unsigned long long>(info.seed));
