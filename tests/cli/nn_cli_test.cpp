@@ -4,9 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli_test_util.hpp"
 #include "encmol/chem/readers.hpp"
@@ -27,16 +26,20 @@ class NnCliTest : public ::testing::Test {
     encmol::chem::write_xyz(dir_ / "small.xyz", molecules);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
-  static encmol::test::CliRun run(const std::string& args) { return encmol::test::run_encmol(args, dir_); }
+  static encmol::test::CliRun run(const std::string& args) {
+    return encmol::test::run_encmol(args, dir_);
+  }
   static std::string path(const std::string& name) { return (dir_ / name).string(); }
   static fs::path dir_;
 };
 fs::path NnCliTest::dir_;
 
 TEST_F(NnCliTest, TrainInfoPredict) {
-  const auto trained = run("train " + path("small.xyz") +
-                           " -t ae_pbe0 --units kcal/mol -f nn -r cmbdf --depth 0,1 --width 8 --power 2 --epochs 40"
-                           " --test-size 40 -o " + path("nn.encmol") + " --json --threads 2");
+  const auto trained =
+      run("train " + path("small.xyz") +
+          " -t ae_pbe0 --units kcal/mol -f nn -r cmbdf --depth 0,1 --width 8 --power 2 --epochs 40"
+          " --test-size 40 -o " +
+          path("nn.encmol") + " --json --threads 2");
   ASSERT_EQ(trained.code, 0) << trained.err;
   const auto j = nlohmann::json::parse(trained.out);
   EXPECT_EQ(j["family"], "nn");
@@ -58,7 +61,8 @@ TEST_F(NnCliTest, TrainInfoPredict) {
   const auto text = run("info " + path("nn.encmol"));
   EXPECT_NE(text.out.find("encrypted depth"), std::string::npos) << text.out;
 
-  const auto predicted = run("predict -m " + path("nn.encmol") + " " + path("small.xyz") + " -o " + path("p.csv"));
+  const auto predicted =
+      run("predict -m " + path("nn.encmol") + " " + path("small.xyz") + " -o " + path("p.csv"));
   ASSERT_EQ(predicted.code, 0) << predicted.err;
   const auto model = encmol::ml::Model::load(path("nn.encmol"));
   const auto molecules = encmol::chem::read_molecules(path("small.xyz"));
@@ -70,7 +74,8 @@ TEST_F(NnCliTest, TrainInfoPredict) {
 }
 
 TEST_F(NnCliTest, BadOptionsAreClearErrors) {
-  const std::string base = "train " + path("small.xyz") + " -t ae_pbe0 --test-size 40 -o " + path("bad.encmol");
+  const std::string base =
+      "train " + path("small.xyz") + " -t ae_pbe0 --test-size 40 -o " + path("bad.encmol");
   auto r = run(base + " -f nn -r cmbdf --power 4");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--power must be 2 or 3"), std::string::npos) << r.err;

@@ -82,7 +82,7 @@ TEST(NetworkFamily, SameSeedSameModelAndTheGridPicksByValidation) {
   const TrainResult b = train(mols, opt);
   core::set_thread_count(0);
   EXPECT_EQ(encode_model(a.model), encode_model(b.model));  // same bits on 1 and 2 threads
-  ASSERT_EQ(a.notes.size(), 5u);  // four grid points and the choice
+  ASSERT_EQ(a.notes.size(), 5u);                            // four grid points and the choice
   EXPECT_NE(a.notes.back().find("chosen by validation loss"), std::string::npos);
   opt.seed = 6;
   EXPECT_NE(encode_model(train(mols, opt).model), encode_model(a.model));
@@ -174,7 +174,8 @@ TEST(NetworkTraining, EarlyStoppingStopsAndKeepsTheBestWeights) {
   const NetworkFit fit = train_atomic_network(atoms, labels, {1.0}, o);
   ASSERT_LT(fit.train_loss.size(), 3000u);
   EXPECT_EQ(fit.train_loss.size(), fit.best_epoch + o.patience);
-  EXPECT_NE(fit.stop_reason.find("no better validation loss"), std::string::npos) << fit.stop_reason;
+  EXPECT_NE(fit.stop_reason.find("no better validation loss"), std::string::npos)
+      << fit.stop_reason;
   ASSERT_GE(fit.best_epoch, 1u);
   const double best = *std::min_element(fit.validation_loss.begin(), fit.validation_loss.end());
   EXPECT_EQ(fit.validation_loss[fit.best_epoch - 1], best);
@@ -183,8 +184,11 @@ TEST(NetworkTraining, EarlyStoppingStopsAndKeepsTheBestWeights) {
   ASSERT_EQ(fit.validation.size(), 15u);
   const auto val_atoms = atoms.select(fit.validation);
   Eigen::MatrixXd val_labels(15, 1);
-  for (std::size_t i = 0; i < 15; ++i) val_labels(static_cast<Eigen::Index>(i), 0) = labels(static_cast<Eigen::Index>(fit.validation[i]), 0);
-  EXPECT_NEAR(network_loss(fit.network, val_atoms, val_labels, {1.0}, 0.0), best, 1e-12 * (1 + best));
+  for (std::size_t i = 0; i < 15; ++i)
+    val_labels(static_cast<Eigen::Index>(i), 0) =
+        labels(static_cast<Eigen::Index>(fit.validation[i]), 0);
+  EXPECT_NEAR(network_loss(fit.network, val_atoms, val_labels, {1.0}, 0.0), best,
+              1e-12 * (1 + best));
   // Overfitting happened after the best epoch (the training loss kept falling).
   EXPECT_LT(fit.train_loss.back(), fit.train_loss[fit.best_epoch - 1]);
 }

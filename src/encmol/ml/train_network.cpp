@@ -25,7 +25,8 @@ std::string g4(double v) {
 }
 
 std::string architecture(std::size_t depth, std::size_t width, int power) {
-  return "nn depth " + std::to_string(depth) + ", width " + std::to_string(width) + ", power " + std::to_string(power);
+  return "nn depth " + std::to_string(depth) + ", width " + std::to_string(width) + ", power " +
+         std::to_string(power);
 }
 
 struct GridPoint {
@@ -34,16 +35,21 @@ struct GridPoint {
 };
 
 std::vector<GridPoint> network_grid(const TrainOptions& options) {
-  const std::vector<std::size_t> depths =
-      options.network_depths.empty() ? std::vector<std::size_t>{options.network.depth} : options.network_depths;
-  const std::vector<std::size_t> widths =
-      options.network_widths.empty() ? std::vector<std::size_t>{options.network.width} : options.network_widths;
-  const std::vector<int> powers =
-      options.network_powers.empty() ? std::vector<int>{options.network.power} : options.network_powers;
+  const std::vector<std::size_t> depths = options.network_depths.empty()
+                                              ? std::vector<std::size_t>{options.network.depth}
+                                              : options.network_depths;
+  const std::vector<std::size_t> widths = options.network_widths.empty()
+                                              ? std::vector<std::size_t>{options.network.width}
+                                              : options.network_widths;
+  const std::vector<int> powers = options.network_powers.empty()
+                                      ? std::vector<int>{options.network.power}
+                                      : options.network_powers;
   constexpr std::size_t kMaxGrid = 64;
   if (depths.size() * widths.size() * powers.size() > kMaxGrid) {
-    throw ParameterError("the nn architecture grid has " + std::to_string(depths.size() * widths.size() * powers.size()) +
-                         " points (depths x widths x powers); at most " + std::to_string(kMaxGrid) + " are allowed");
+    throw ParameterError("the nn architecture grid has " +
+                         std::to_string(depths.size() * widths.size() * powers.size()) +
+                         " points (depths x widths x powers); at most " + std::to_string(kMaxGrid) +
+                         " are allowed");
   }
   std::vector<GridPoint> grid;
   for (std::size_t d : depths) {
@@ -56,14 +62,16 @@ std::vector<GridPoint> network_grid(const TrainOptions& options) {
 
 // Mean absolute error per target (label units) of the network on `molecules`.
 std::vector<double> subset_mae(const AtomicNetwork& network, const chem::AtomicFeatures& atoms,
-                               const Eigen::MatrixXd& residual, const std::vector<std::size_t>& molecules) {
+                               const Eigen::MatrixXd& residual,
+                               const std::vector<std::size_t>& molecules) {
   std::vector<double> mae(static_cast<std::size_t>(residual.cols()), 0.0);
   if (molecules.empty()) return mae;
   const Eigen::MatrixXd predicted = network.predict(atoms.select(molecules));
   for (std::size_t i = 0; i < molecules.size(); ++i) {
     for (Eigen::Index t = 0; t < residual.cols(); ++t) {
       mae[static_cast<std::size_t>(t)] +=
-          std::fabs(predicted(static_cast<Eigen::Index>(i), t) - residual(static_cast<Eigen::Index>(molecules[i]), t));
+          std::fabs(predicted(static_cast<Eigen::Index>(i), t) -
+                    residual(static_cast<Eigen::Index>(molecules[i]), t));
     }
   }
   for (double& v : mae) v /= static_cast<double>(molecules.size());
@@ -72,7 +80,8 @@ std::vector<double> subset_mae(const AtomicNetwork& network, const chem::AtomicF
 
 }  // namespace
 
-TrainResult train_network(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
+TrainResult train_network(const std::vector<chem::Molecule>& molecules,
+                          const TrainOptions& options) {
   if (!chem::is_atomic(options.representation)) {
     throw InputError("the nn family needs an atomic representation (-r fchl19 or -r cmbdf); '" +
                      std::string(chem::to_string(options.representation)) + "' is global");
@@ -86,14 +95,15 @@ TrainResult train_network(const std::vector<chem::Molecule>& molecules, const Tr
     o.validate();
   }
   if (grid.size() > 1 && !(options.network.validation_fraction > 0)) {
-    throw ParameterError("choosing among several network architectures needs a validation fraction > 0");
+    throw ParameterError(
+        "choosing among several network architectures needs a validation fraction > 0");
   }
 
   TrainResult result;
   auto start = TrainClock::now();
   report(options.progress, "featurize", 0.0);
-  const chem::RepresentationSpec spec =
-      chem::RepresentationSpec::fit(options.representation, molecules, options.representation_options);
+  const chem::RepresentationSpec spec = chem::RepresentationSpec::fit(
+      options.representation, molecules, options.representation_options);
   const chem::AtomicFeatures atoms = spec.featurize_atoms(molecules);
   report(options.progress, "featurize", 1.0);
   result.featurize_seconds = seconds_since(start);
@@ -112,8 +122,9 @@ TrainResult train_network(const std::vector<chem::Molecule>& molecules, const Tr
     o.power = grid[k].power;
     o.seed = options.seed;
     o.progress = [&](std::size_t epoch, std::size_t epochs, double, double) {
-      report(options.progress, "fit", (static_cast<double>(k) + static_cast<double>(epoch) / static_cast<double>(epochs)) /
-                                          static_cast<double>(grid.size()));
+      report(options.progress, "fit",
+             (static_cast<double>(k) + static_cast<double>(epoch) / static_cast<double>(epochs)) /
+                 static_cast<double>(grid.size()));
     };
     NetworkFit fit = train_atomic_network(atoms, labels.residual, labels.scale, o);
     const double loss = fit.best_loss;  // of the kept weights: validation, else training
@@ -125,12 +136,14 @@ TrainResult train_network(const std::vector<chem::Molecule>& molecules, const Tr
       for (double v : mae) line += " " + g4(v);
       line += " (" + std::to_string(fit.validation.size()) + " molecules), ";
     }
-    line += "best epoch " + std::to_string(fit.best_epoch) + " of " + std::to_string(fit.train_loss.size()) +
-            " run, stopped: " + fit.stop_reason + ", " + g4(fit.seconds) + " s";
+    line += "best epoch " + std::to_string(fit.best_epoch) + " of " +
+            std::to_string(fit.train_loss.size()) + " run, stopped: " + fit.stop_reason + ", " +
+            g4(fit.seconds) + " s";
     result.notes.push_back(line);
     if (fit.best_epoch == 0) {
-      result.warnings.push_back(architecture(o.depth, o.width, o.power) +
-                                ": training never improved on the initial weights (try a smaller --learning-rate)");
+      result.warnings.push_back(
+          architecture(o.depth, o.width, o.power) +
+          ": training never improved on the initial weights (try a smaller --learning-rate)");
     }
     if (loss < best_loss || k == 0) {
       best = k;
@@ -140,7 +153,8 @@ TrainResult train_network(const std::vector<chem::Molecule>& molecules, const Tr
     }
   }
   if (grid.size() > 1) {
-    result.notes.push_back("chosen by validation loss: " + architecture(grid[best].depth, grid[best].width, grid[best].power));
+    result.notes.push_back("chosen by validation loss: " +
+                           architecture(grid[best].depth, grid[best].width, grid[best].power));
   }
   report(options.progress, "fit", 1.0);
   result.fit_seconds = seconds_since(start);
