@@ -1,6 +1,7 @@
 #include "encmol/cli/model_options.hpp"
 
 #include <charconv>
+#include <cmath>
 
 #include "encmol/cli/common.hpp"
 #include "encmol/core/error.hpp"
@@ -33,8 +34,9 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   command.add_option("--units", units, "Units of the targets, comma separated (recorded in the model)");
   command.add_option("-f,--family", family,
                      "Model family: krr (global kernel ridge regression), local-krr (local atomic "
-                     "kernel), rf (random features of the local kernel, ridge in feature space) or "
-                     "quadratic (quadratic atomic model, HE-friendly); all but krr need an atomic "
+                     "kernel), rf (random features of the local kernel, ridge in feature space), "
+                     "quadratic (quadratic atomic model, HE-friendly) or nn (HE-friendly atomic network: "
+                     "residual blocks h + c*(W h + b)^p per element); all but krr need an atomic "
                      "representation")
       ->capture_default_str();
   command.add_option("-r,--representation", representation,
@@ -76,6 +78,23 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
                      "local-krr on fchl19+cmbdf: weights of the cMBDF Gaussian relative to the FCHL19 one "
                      "to cross-validate, comma separated (default 0.3,1,3,10,30; each block's sigma is chosen by "
                      "its own CV first)");
+  const ml::NetworkOptions nn;
+  command.add_option("--depth", depths,
+                     "nn: residual power blocks per network (0 = linear atomic model); a comma list is a grid "
+                     "chosen on the validation split (default " + std::to_string(nn.depth) + ")");
+  command.add_option("--width", widths,
+                     "nn: hidden width; a comma list is a grid (default " + std::to_string(nn.width) + ")");
+  command.add_option("--power", powers,
+                     "nn: activation power, 2 or 3; a comma list is a grid (default " + std::to_string(nn.power) +
+                         "). Encrypted depth: 1 + depth * (1 + ceil(log2 power))");
+  command.add_option("--epochs", epochs,
+                     "nn: at most this many epochs of Adam (default " + std::to_string(nn.epochs) + ")");
+  command.add_option("--learning-rate", learning_rate, "nn: Adam step size at the start (default 1e-3)");
+  command.add_option("--patience", patience,
+                     "nn: stop after this many epochs without a better validation loss (default " +
+                         std::to_string(nn.patience) + ")");
+  command.add_option("--batch-size", batch,
+                     "nn: molecules per minibatch (default " + std::to_string(nn.batch_molecules) + ")");
   command.add_option("--folds", folds, "Cross-validation folds")
       ->capture_default_str()
       ->check(CLI::Range(2, 100));
@@ -123,6 +142,37 @@ ml::TrainOptions ModelOptions::to_train_options() const {
   }
   options.feature_kind = ml::parse_random_feature_kind(feature_kind);
   options.feature_seed = feature_seed;
+  const bool nn = options.family == ml::ModelFamily::Network;
+  auto counts = [&](const std::vector<std::string>& items, const char* option) {
+    std::vector<std::size_t> out;
+    for (double v : parse_numbers(items, option, false)) {
+      if (v != std::floor(v) || v > 1e6) throw InputError(std::string(option) + " takes whole numbers, got " + format_number(v));
+      out.push_back(static_cast<std::size_t>(v));
+    }
+    if (!out.empty() && !nn) throw InputError(std::string(option) + " applies to the nn family only (-f nn)");
+    return out;
+  };
+  options.network_depths = counts(depths, "--depth");
+  options.network_widths = counts(widths, "--width");
+  for (std::size_t p : counts(powers, "--power")) options.network_powers.push_back(static_cast<int>(p));
+  if (!nn && (epochs != 0 || learning_rate != 0.0 || patience != 0 || batch != 0)) {
+    throw InputError("--epochs, --learning-rate, --patience and --batch-size apply to the nn family only (-f nn)");
+  }
+  if (learning_rate < 0.0) throw InputError("--learning-rate must be > 0");
+  if (epochs != 0) options.network.epochs = epochs;
+  if (learning_rate != 0.0) options.network.learning_rate = learning_rate;
+  if (patience != 0) options.network.patience = patience;
+  if (batch != 0) options.network.batch_molecules = batch;
+  // Names the CLI option rather than the library field when a value is out of range.
+  for (std::size_t w : options.network_widths) {
+    if (w < 1 || w > ml::kMaxNetworkWidth) throw InputError("--width must lie in 1.." + std::to_string(ml::kMaxNetworkWidth));
+  }
+  for (std::size_t d : options.network_depths) {
+    if (d > ml::kMaxNetworkDepth) throw InputError("--depth must lie in 0.." + std::to_string(ml::kMaxNetworkDepth));
+  }
+  for (int p : options.network_powers) {
+    if (p != 2 && p != 3) throw InputError("--power must be 2 or 3, got " + std::to_string(p));
+  }
   options.degree = degree;
   options.block_weights = parse_numbers(weights, "--weights", true);
   options.folds = folds;

@@ -27,6 +27,12 @@ struct ModelOptions {
   std::vector<std::string> pca_dimensions;
   std::string feature_kind = "orthogonal";
   std::uint64_t feature_seed = 42;
+  // nn family: architecture grids (comma lists) and training.
+  std::vector<std::string> depths, widths, powers;
+  std::size_t epochs = 0;  // 0: the library default
+  double learning_rate = 0.0;
+  std::size_t patience = 0;
+  std::size_t batch = 0;
   int folds = 4;
   bool no_baseline = false;
   std::vector<std::string> delta;

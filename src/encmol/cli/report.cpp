@@ -33,6 +33,11 @@ std::string body_summary(const ml::Model& model) {
         " (sigma = " + format_number(f["sigma"].get<double>()) + ", PCA " +
         (f["pca"].get<std::size_t>() == 0 ? std::string("none") : std::to_string(f["pca"].get<std::size_t>())) + ")";
   }
+  if (j.contains("multiplicative_depth")) {
+    s = "network: depth " + std::to_string(j["depth"].get<std::size_t>()) + ", width " +
+        std::to_string(j["width"].get<std::size_t>()) + ", power " + std::to_string(j["power"].get<int>()) +
+        ", encrypted depth " + std::to_string(j["multiplicative_depth"].get<std::size_t>());
+  }
   if (j.contains("lambda")) s += (s.empty() ? "" : ", ") + std::string("lambda = ") + format_number(j["lambda"].get<double>());
   return s;
 }
@@ -81,6 +86,7 @@ std::string training_report_text(const ml::TrainResult& result, const HeldOut* h
       out << (order[k] == result.best ? "  <- chosen" : "") << "\n";
     }
   }
+  for (const auto& note : result.notes) out << note << "\n";
   for (const auto& warning : result.warnings) out << "warning: " << warning << "\n";
   const nlohmann::json body = model.describe_json();
   for (std::size_t t = 0; t < model.targets.size(); ++t) {
@@ -128,6 +134,7 @@ nlohmann::json training_report_json(const ml::TrainResult& result, const HeldOut
   }
   j["cross_validation"] = cv;
   j["warnings"] = result.warnings;
+  j["notes"] = result.notes;
   if (held_out != nullptr) {
     j["held_out"] = {{"molecules", held_out->molecules},
                      {"mae", held_out->errors.mae},

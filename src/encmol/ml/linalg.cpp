@@ -75,6 +75,35 @@ void gemm_rows_into(const double* x, std::size_t n, const double* y, std::size_t
   dgemm_("T", "N", &ni, &mi, &di, &one, x, &di, y, &di, &zero, c, &ni);
 }
 
+void gemm_into(const Eigen::Ref<const Eigen::MatrixXd>& a, bool transpose_a,
+               const Eigen::Ref<const Eigen::MatrixXd>& b, bool transpose_b, double beta,
+               Eigen::Ref<Eigen::MatrixXd> c) {
+  const Eigen::Index m = transpose_a ? a.cols() : a.rows(), k = transpose_a ? a.rows() : a.cols();
+  const Eigen::Index kb = transpose_b ? b.cols() : b.rows(), n = transpose_b ? b.rows() : b.cols();
+  if (k != kb || c.rows() != m || c.cols() != n) {
+    throw ParameterError("gemm: sizes do not agree (" + std::to_string(m) + " x " + std::to_string(k) + " times " +
+                         std::to_string(kb) + " x " + std::to_string(n) + " into " + std::to_string(c.rows()) +
+                         " x " + std::to_string(c.cols()) + ")");
+  }
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0) {
+      c.setZero();
+    } else {
+      c *= beta;
+    }
+    return;
+  }
+  const int mi = checked_int(m, "rows"), ni = checked_int(n, "columns"), ki = checked_int(k, "inner dimension");
+  // Leading dimensions: the column stride of each (possibly block) operand, >= 1.
+  const int lda = checked_int(std::max<Eigen::Index>(1, a.outerStride()), "leading dimension");
+  const int ldb = checked_int(std::max<Eigen::Index>(1, b.outerStride()), "leading dimension");
+  const int ldc = checked_int(std::max<Eigen::Index>(1, c.outerStride()), "leading dimension");
+  const double one = 1.0;
+  dgemm_(transpose_a ? "T" : "N", transpose_b ? "T" : "N", &mi, &ni, &ki, &one, a.data(), &lda, b.data(), &ldb, &beta,
+         c.data(), &ldc);
+}
+
 Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x) {
   Eigen::MatrixXd c(x.rows(), x.rows());
   if (x.rows() == 0) return c;

@@ -24,6 +24,14 @@ Eigen::MatrixXd gemm_xyt(const FeatureMatrix& x, const FeatureMatrix& y);
 void gemm_rows_into(const double* x, std::size_t n, const double* y, std::size_t m, std::size_t d,
                     double* c);
 
+/// c = op(a) * op(b) + beta * c for column-major matrices or column blocks
+/// (op = transpose when the flag is set; dgemm). With beta == 0, c need not
+/// be initialised. Throws ParameterError when the sizes do not agree. Uses
+/// BLAS's current thread count, like gemm_rows_into.
+void gemm_into(const Eigen::Ref<const Eigen::MatrixXd>& a, bool transpose_a,
+               const Eigen::Ref<const Eigen::MatrixXd>& b, bool transpose_b, double beta,
+               Eigen::Ref<Eigen::MatrixXd> c);
+
 /// C = X * X^T, full symmetric n x n (dsyrk, then mirrored).
 Eigen::MatrixXd syrk_xxt(const FeatureMatrix& x);
 

@@ -30,6 +30,7 @@ std::string_view to_string(ModelFamily family) {
     case ModelFamily::LocalKrr: return "local-krr";
     case ModelFamily::RandomFeatures: return "rf";
     case ModelFamily::Quadratic: return "quadratic";
+    case ModelFamily::Network: return "nn";
   }
   return "unknown";
 }
@@ -40,16 +41,19 @@ ModelFamily parse_model_family(std::string_view name) {
   if (n == "local-krr" || n == "local") return ModelFamily::LocalKrr;
   if (n == "rf" || n == "random-features") return ModelFamily::RandomFeatures;
   if (n == "quadratic") return ModelFamily::Quadratic;
+  if (n == "nn" || n == "network") return ModelFamily::Network;
   throw InputError("unknown model family '" + std::string(name) +
                    "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel), 'rf' "
-                   "(random features of the local kernel) or 'quadratic' (quadratic atomic model)");
+                   "(random features of the local kernel), 'quadratic' (quadratic atomic model) or 'nn' "
+                   "(HE-friendly atomic network)");
 }
 
 ModelFamily Model::family() const {
   return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
                                [](const LocalKrr&) { return ModelFamily::LocalKrr; },
                                [](const RandomFeatureModel&) { return ModelFamily::RandomFeatures; },
-                               [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; }},
+                               [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; },
+                               [](const AtomicNetwork&) { return ModelFamily::Network; }},
                     body);
 }
 
@@ -105,6 +109,10 @@ void Model::validate() const {
                         [&](const QuadraticAtomicModel& q) {
                           if (!representation.is_atomic()) fail("a quadratic atomic model needs an atomic representation");
                           q.validate(atom_input_dimension(), targets.size(), representation.elements());
+                        },
+                        [&](const AtomicNetwork& n) {
+                          if (!representation.is_atomic()) fail("an atomic network needs an atomic representation");
+                          n.validate(atom_input_dimension(), targets.size(), representation.elements());
                         }},
              body);
 }
@@ -114,7 +122,8 @@ Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) con
       Overloaded{[&](const GlobalKrr& k) { return k.predict(representation.featurize(molecules)); },
                  [&](const LocalKrr& k) { return k.predict(atom_inputs(molecules)); },
                  [&](const RandomFeatureModel& f) { return f.predict(atom_inputs(molecules)); },
-                 [&](const QuadraticAtomicModel& q) { return q.predict(atom_inputs(molecules)); }},
+                 [&](const QuadraticAtomicModel& q) { return q.predict(atom_inputs(molecules)); },
+                 [&](const AtomicNetwork& n) { return n.predict(atom_inputs(molecules)); }},
       body);
   return out + baseline_values(molecules);
 }
@@ -173,6 +182,11 @@ std::string Model::describe() const {
   if (info.folds > 0) {
     std::snprintf(buf, sizeof(buf), "hyper-parameters: %u-fold cross-validation, seed %llu, CV score %.6g\n",
                   info.folds, static_cast<unsigned long long>(info.seed), info.cv_score);
+  } else if (family() == ModelFamily::Network) {
+    // The nn trainer holds back a seeded validation split (early stopping,
+    // architecture grid); its score is stored where a CV score would be.
+    std::snprintf(buf, sizeof(buf), "training: Adam with early stopping on a validation split, seed %llu, validation score %.6g\n",
+                  static_cast<unsigned long long>(info.seed), info.cv_score);
   } else {
     std::snprintf(buf, sizeof(buf), "hyper-parameters: fixed, seed %llu\n",
                   static_cast<unsigned long long>(info.seed));

@@ -8,6 +8,7 @@
 //   local-krr  local (atomic) kernel ridge regression (local_krr.hpp)
 //   rf         random-feature model, ridge in feature space (random_features.hpp)
 //   quadratic  quadratic atomic model, closed form (quadratic_model.hpp)
+//   nn         HE-friendly atomic network, trained by Adam (atomic_network.hpp)
 // One file format (model_file.hpp), one predict, one describe for all of them.
 // Everything the encrypted evaluation (secure layer) and the privacy audit
 // need is a public member.
@@ -26,6 +27,7 @@
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
 #include "encmol/ml/atomic_pca.hpp"
+#include "encmol/ml/atomic_network.hpp"
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/global_krr.hpp"
 #include "encmol/ml/local_krr.hpp"
@@ -35,9 +37,9 @@
 namespace encmol::ml {
 
 /// Model families (the CLI's `--family`). The value is stored in model files.
-enum class ModelFamily : std::uint8_t { GlobalKrr = 1, LocalKrr = 2, RandomFeatures = 3, Quadratic = 5 };
+enum class ModelFamily : std::uint8_t { GlobalKrr = 1, LocalKrr = 2, RandomFeatures = 3, Network = 4, Quadratic = 5 };
 
-/// "krr", "local-krr", "rf", "quadratic".
+/// "krr", "local-krr", "rf", "nn", "quadratic".
 std::string_view to_string(ModelFamily family);
 /// Accepts the names above (any case). Throws InputError listing them.
 ModelFamily parse_model_family(std::string_view name);
@@ -53,7 +55,7 @@ struct TrainingInfo {
 };
 
 struct Model {
-  using Body = std::variant<GlobalKrr, LocalKrr, RandomFeatureModel, QuadraticAtomicModel>;
+  using Body = std::variant<GlobalKrr, LocalKrr, RandomFeatureModel, QuadraticAtomicModel, AtomicNetwork>;
 
   chem::RepresentationSpec representation;
   std::vector<std::string> targets;  // property names, one per output column

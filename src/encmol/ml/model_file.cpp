@@ -179,6 +179,10 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
       if (!m.representation.is_atomic()) r.fail("a quadratic atomic model needs an atomic representation");
       m.body = QuadraticAtomicModel::read(r, m.atom_input_dimension(), t);
       break;
+    case static_cast<std::uint8_t>(ModelFamily::Network):
+      if (!m.representation.is_atomic()) r.fail("an atomic network model needs an atomic representation");
+      m.body = AtomicNetwork::read(r, m.atom_input_dimension(), t);
+      break;
     default:
       r.fail("unknown model family " + std::to_string(family) + " (written by a newer encmol?)");
   }

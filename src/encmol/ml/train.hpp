@@ -79,6 +79,14 @@ struct TrainOptions {
   RandomFeatureKind feature_kind = RandomFeatureKind::Orthogonal;
   /// Seed of the random frequencies (recorded in the model; fixes the features).
   std::uint64_t feature_seed = 42;
+  /// Atomic network (nn family, atomic_network.hpp): one network is trained
+  /// per (depth, width, power) of these grids and the one with the lowest
+  /// validation loss is kept (empty grid: network.depth / width / power).
+  /// `network` holds the other training options (epochs, learning rate, ...);
+  /// its seed is replaced by `seed`.
+  std::vector<std::size_t> network_depths, network_widths;
+  std::vector<int> network_powers;
+  NetworkOptions network;
   /// Cross-validation folds (>= 2). With a single (sigma, lambda) pair no CV is
   /// run and the pair is used directly.
   int folds = 4;
@@ -127,6 +135,9 @@ struct TrainResult {
   /// Advice for the user, e.g. that the chosen sigma or lambda lies on the
   /// edge of the grid (the optimum may lie beyond it).
   std::vector<std::string> warnings;
+  /// Information for the user beside the CV table, e.g. the validation
+  /// losses of the nn family's architecture grid, one line each.
+  std::vector<std::string> notes;
 };
 
 /// Trains a model of options.family on `molecules`.
@@ -147,6 +158,11 @@ std::vector<std::size_t> default_random_feature_counts();
 /// for every (PCA dimension, D) a map, k-fold search over (sigma, lambda),
 /// then the final D x D ridge fit with the best point.
 TrainResult train_random_features(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
+/// HE-friendly atomic network (atomic_network.hpp, network_training.hpp):
+/// per-element residual power networks on an atomic representation, trained
+/// by Adam with early stopping on a seeded validation split of the training
+/// molecules (also used to choose among the architecture grid).
+TrainResult train_network(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
 
 /// Trains a global (multi-target) KRR model on `molecules` (see the top of this
 /// file). Throws InputError for missing labels / bad molecules and

@@ -32,6 +32,7 @@ TrainResult train(const std::vector<chem::Molecule>& molecules, const TrainOptio
     case ModelFamily::LocalKrr: return train_local_krr(molecules, options);
     case ModelFamily::RandomFeatures: return train_random_features(molecules, options);
     case ModelFamily::Quadratic: return train_quadratic(molecules, options);
+    case ModelFamily::Network: return train_network(molecules, options);
   }
   throw ParameterError("unknown model family");
 }

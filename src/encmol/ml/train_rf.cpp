@@ -61,6 +61,7 @@ TrainResult train_random_features(const std::vector<chem::Molecule>& molecules, 
   report(options.progress, "featurize", 0.0);
   const chem::RepresentationSpec spec =
       chem::RepresentationSpec::fit(options.representation, molecules, options.representation_options);
+  if (options.atom_pca > 0) throw InputError("the rf family takes its PCA grid in pca_dimensions (--pca)");
   const chem::AtomicFeatures atoms = spec.featurize_atoms(molecules);
   report(options.progress, "featurize", 1.0);
   result.featurize_seconds = seconds_since(start);
