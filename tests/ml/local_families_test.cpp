@@ -95,7 +95,8 @@ TEST(Delta, LearnsTheCorrectionAndAddsTheBaselineBack) {
   ASSERT_TRUE(r.model.baseline.delta.active());
   const Eigen::MatrixXd baseline = r.model.baseline.delta.evaluate(test);
   for (std::size_t i = 0; i < test.size(); ++i)
-    EXPECT_NEAR(baseline(static_cast<Eigen::Index>(i), 0), 0.9 * test[i].properties.at("energy"), 1e-6);  // 627.509474 vs CODATA digits
+    EXPECT_NEAR(baseline(static_cast<Eigen::Index>(i), 0), 0.9 * test[i].properties.at("energy"),
+                1e-6);  // 627.509474 vs CODATA digits
   const Eigen::MatrixXd y = label_matrix(test, opt.targets);
   const Errors e = prediction_errors(r.model.predict(test), y);
   opt.delta.clear();
@@ -133,7 +134,9 @@ TEST(AtomicPca, KeepsDistancesOfLowRankAtomsAndRefusesTheUnknown) {
   ASSERT_EQ(pca.elements.size(), 3u);
   for (const auto& e : pca.elements) {
     EXPECT_NEAR(e.retained, 1.0, 1e-9);
-    EXPECT_LT((e.basis.transpose() * e.basis - Eigen::MatrixXd::Identity(r, r)).cwiseAbs().maxCoeff(), 1e-10);
+    EXPECT_LT(
+        (e.basis.transpose() * e.basis - Eigen::MatrixXd::Identity(r, r)).cwiseAbs().maxCoeff(),
+        1e-10);
   }
   const chem::AtomicFeatures low = pca.project(high);
   ASSERT_EQ(low.dimension(), static_cast<std::size_t>(r));
@@ -141,7 +144,8 @@ TEST(AtomicPca, KeepsDistancesOfLowRankAtomsAndRefusesTheUnknown) {
     for (std::size_t b = 0; b < a; ++b)
       if (high.charges[a] == high.charges[b]) {
         const auto ia = static_cast<Eigen::Index>(a), ib = static_cast<Eigen::Index>(b);
-        EXPECT_NEAR((low.values.row(ia) - low.values.row(ib)).norm(), (high.values.row(ia) - high.values.row(ib)).norm(), 1e-9);
+        EXPECT_NEAR((low.values.row(ia) - low.values.row(ib)).norm(),
+                    (high.values.row(ia) - high.values.row(ib)).norm(), 1e-9);
       }
   // Fewer components lose variance and say so.
   const AtomicPca two = AtomicPca::fit(high, 2);
@@ -173,12 +177,13 @@ TEST(AtomicPca, ModelsStoreItAndFormatTwoStillLoads) {
   core::Bytes payload = encode_model(plain);
   core::ByteWriter body;
   std::get<LocalKrr>(plain.body).write(body);
-  const std::size_t provenance = (8 + plain.info.dataset.size()) + 8 + 4 + 8 + (8 + plain.info.encmol_version.size()) + 8;
+  const std::size_t provenance =
+      (8 + plain.info.dataset.size()) + 8 + 4 + 8 + (8 + plain.info.encmol_version.size()) + 8;
   const std::size_t projection_at = payload.size() - provenance - body.size() - 8;
   for (std::size_t k = 0; k < 8; ++k) ASSERT_EQ(payload[projection_at + k], 0);
   const auto at = [&](std::size_t k) { return payload.begin() + static_cast<std::ptrdiff_t>(k); };
   payload.erase(at(projection_at + 8 + 32), at(projection_at + 8 + 40));  // weight
-  payload.erase(at(projection_at), at(projection_at + 8 + 24));           // projection, count, begin, end
+  payload.erase(at(projection_at), at(projection_at + 8 + 24));  // projection, count, begin, end
   const Model v2 = decode_model(payload, "v2", 2);
   EXPECT_FALSE(v2.atom_projection.active());
   EXPECT_EQ((v2.predict(test) - plain.predict(test)).cwiseAbs().maxCoeff(), 0.0);
@@ -203,7 +208,8 @@ TEST(CompositeRepresentation, SumsOneGaussianPerBlock) {
   const auto f = chem::RepresentationSpec::fit(chem::RepresentationKind::Fchl19, mols);
   const auto c = chem::RepresentationSpec::fit(chem::RepresentationKind::Cmbdf, mols);
   ASSERT_EQ(both.atom_blocks(), (std::vector<std::size_t>{f.atom_dimension(), c.atom_dimension()}));
-  const auto xb = both.featurize_atoms(test), xf = f.featurize_atoms(test), xc = c.featurize_atoms(test);
+  const auto xb = both.featurize_atoms(test), xf = f.featurize_atoms(test),
+             xc = c.featurize_atoms(test);
   EXPECT_EQ(xb.columns(0, f.atom_dimension()).values, xf.values);
   EXPECT_EQ(xb.columns(f.atom_dimension(), both.atom_dimension()).values, xc.values);
   TrainOptions opt = local_options(ModelFamily::LocalKrr, chem::RepresentationKind::Fchl19Cmbdf);
@@ -218,12 +224,14 @@ TEST(CompositeRepresentation, SumsOneGaussianPerBlock) {
   // The prediction is the weighted sum of the two blocks' local Gaussians.
   const double s0[] = {body.blocks[0].sigma}, s1[] = {body.blocks[1].sigma};
   const auto train_f = f.featurize_atoms(train_set), train_c = c.featurize_atoms(train_set);
-  const Eigen::MatrixXd k = local_gram(xf, train_f, s0)[0] + body.blocks[1].weight * local_gram(xc, train_c, s1)[0];
+  const Eigen::MatrixXd k =
+      local_gram(xf, train_f, s0)[0] + body.blocks[1].weight * local_gram(xc, train_c, s1)[0];
   const Eigen::MatrixXd expect = k * body.alpha + r.model.baseline_values(test);
   const Eigen::MatrixXd got = r.model.predict(test);
   EXPECT_LT((got - expect).cwiseAbs().maxCoeff(), 1e-9 * (1 + expect.cwiseAbs().maxCoeff()));
   const Errors e = prediction_errors(got, label_matrix(test, opt.targets));
-  const Errors base = prediction_errors(r.model.baseline.evaluate(test), label_matrix(test, opt.targets));
+  const Errors base =
+      prediction_errors(r.model.baseline.evaluate(test), label_matrix(test, opt.targets));
   EXPECT_LT(e.mae[0], 0.5 * base.mae[0]);
   const Model back = decode_model(encode_model(r.model), "test");
   EXPECT_EQ(std::get<LocalKrr>(back.body).blocks, body.blocks);

@@ -1,11 +1,10 @@
 #include "encmol/ml/atomic_pca.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
-#include <map>
-
-#include <Eigen/Eigenvalues>
 #include <cstdio>
+#include <map>
 
 #include "encmol/core/error.hpp"
 #include "encmol/ml/matrix_io.hpp"
@@ -27,8 +26,9 @@ AtomicPca AtomicPca::fit(const chem::AtomicFeatures& atoms, std::size_t componen
   atoms.validate();
   const std::size_t d = atoms.dimension();
   if (components == 0 || components >= d) {
-    throw ParameterError("PCA components must lie in 1.." + std::to_string(d - 1) + " (the atom vectors have " +
-                         std::to_string(d) + " values); got " + std::to_string(components));
+    throw ParameterError("PCA components must lie in 1.." + std::to_string(d - 1) +
+                         " (the atom vectors have " + std::to_string(d) + " values); got " +
+                         std::to_string(components));
   }
   AtomicPca pca;
   pca.input_dimension = d;
@@ -39,14 +39,16 @@ AtomicPca AtomicPca::fit(const chem::AtomicFeatures& atoms, std::size_t componen
     Element e;
     e.z = z;
     Eigen::MatrixXd x(static_cast<Eigen::Index>(rows.size()), di);
-    for (std::size_t r = 0; r < rows.size(); ++r) x.row(static_cast<Eigen::Index>(r)) = atoms.values.row(static_cast<Eigen::Index>(rows[r]));
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      x.row(static_cast<Eigen::Index>(r)) = atoms.values.row(static_cast<Eigen::Index>(rows[r]));
     e.mean = x.colwise().mean();
     x.rowwise() -= e.mean;
     Eigen::MatrixXd covariance = Eigen::MatrixXd::Zero(di, di);
     covariance.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
     covariance = covariance.selfadjointView<Eigen::Lower>();
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance);
-    if (solver.info() != Eigen::Success) throw Error("PCA of element Z=" + std::to_string(z) + " did not converge");
+    if (solver.info() != Eigen::Success)
+      throw Error("PCA of element Z=" + std::to_string(z) + " did not converge");
     // Eigenvalues ascend: the leading directions are the last columns.
     e.basis = solver.eigenvectors().rightCols(ki).rowwise().reverse();
     for (Eigen::Index c = 0; c < ki; ++c) {
@@ -55,7 +57,8 @@ AtomicPca AtomicPca::fit(const chem::AtomicFeatures& atoms, std::size_t componen
       if (e.basis(at, c) < 0) e.basis.col(c) *= -1.0;
     }
     const double total = solver.eigenvalues().cwiseMax(0.0).sum();
-    e.retained = total > 0 ? std::min(1.0, solver.eigenvalues().tail(ki).cwiseMax(0.0).sum() / total) : 1.0;
+    e.retained =
+        total > 0 ? std::min(1.0, solver.eigenvalues().tail(ki).cwiseMax(0.0).sum() / total) : 1.0;
     pca.elements.push_back(std::move(e));
   }
   return pca;
@@ -64,21 +67,26 @@ AtomicPca AtomicPca::fit(const chem::AtomicFeatures& atoms, std::size_t componen
 chem::AtomicFeatures AtomicPca::project(const chem::AtomicFeatures& atoms) const {
   if (!active()) return atoms;
   if (atoms.dimension() != input_dimension) {
-    throw ParameterError("PCA expects " + std::to_string(input_dimension) + " values per atom, got " +
-                         std::to_string(atoms.dimension()));
+    throw ParameterError("PCA expects " + std::to_string(input_dimension) +
+                         " values per atom, got " + std::to_string(atoms.dimension()));
   }
   chem::AtomicFeatures out;
   out.charges = atoms.charges;
   out.offsets = atoms.offsets;
   out.values.resize(atoms.values.rows(), static_cast<Eigen::Index>(components));
   for (const auto& [z, rows] : rows_by_element(atoms)) {
-    const auto it = std::find_if(elements.begin(), elements.end(), [z = z](const Element& e) { return e.z == z; });
-    if (it == elements.end()) throw InputError("the model's PCA has no projection for element Z=" + std::to_string(z));
-    Eigen::MatrixXd x(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(input_dimension));
-    for (std::size_t r = 0; r < rows.size(); ++r) x.row(static_cast<Eigen::Index>(r)) = atoms.values.row(static_cast<Eigen::Index>(rows[r]));
+    const auto it = std::find_if(elements.begin(), elements.end(),
+                                 [z = z](const Element& e) { return e.z == z; });
+    if (it == elements.end())
+      throw InputError("the model's PCA has no projection for element Z=" + std::to_string(z));
+    Eigen::MatrixXd x(static_cast<Eigen::Index>(rows.size()),
+                      static_cast<Eigen::Index>(input_dimension));
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      x.row(static_cast<Eigen::Index>(r)) = atoms.values.row(static_cast<Eigen::Index>(rows[r]));
     x.rowwise() -= it->mean;
     const Eigen::MatrixXd y = x * it->basis;
-    for (std::size_t r = 0; r < rows.size(); ++r) out.values.row(static_cast<Eigen::Index>(rows[r])) = y.row(static_cast<Eigen::Index>(r));
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      out.values.row(static_cast<Eigen::Index>(rows[r])) = y.row(static_cast<Eigen::Index>(r));
   }
   return out;
 }
@@ -88,7 +96,8 @@ void AtomicPca::validate(const std::vector<int>& spec_elements) const {
     if (!elements.empty()) throw ParameterError("an inactive PCA has projections");
     return;
   }
-  if (components >= input_dimension) throw ParameterError("PCA keeps as many components as it has inputs");
+  if (components >= input_dimension)
+    throw ParameterError("PCA keeps as many components as it has inputs");
   for (std::size_t k = 0; k < elements.size(); ++k) {
     const Element& e = elements[k];
     if (k > 0 && e.z <= elements[k - 1].z) throw ParameterError("PCA elements do not ascend");
@@ -102,8 +111,10 @@ void AtomicPca::validate(const std::vector<int>& spec_elements) const {
     }
   }
   for (int z : spec_elements) {
-    if (std::none_of(elements.begin(), elements.end(), [z](const Element& e) { return e.z == z; })) {
-      throw ParameterError("PCA has no projection for element Z=" + std::to_string(z) + " of the representation");
+    if (std::none_of(elements.begin(), elements.end(),
+                     [z](const Element& e) { return e.z == z; })) {
+      throw ParameterError("PCA has no projection for element Z=" + std::to_string(z) +
+                           " of the representation");
     }
   }
 }

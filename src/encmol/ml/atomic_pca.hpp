@@ -11,12 +11,11 @@
 // applies it to every molecule it predicts.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
-#include <nlohmann/json.hpp>
 
 #include "encmol/chem/atomic_features.hpp"
 #include "encmol/core/binary.hpp"
@@ -26,12 +25,12 @@ namespace encmol::ml {
 struct AtomicPca {
   struct Element {
     int z = 0;
-    Eigen::RowVectorXd mean;    // input dimension
-    Eigen::MatrixXd basis;      // input dimension x components, orthonormal columns
-    double retained = 1.0;      // fraction of the element's variance the basis keeps
+    Eigen::RowVectorXd mean;  // input dimension
+    Eigen::MatrixXd basis;    // input dimension x components, orthonormal columns
+    double retained = 1.0;    // fraction of the element's variance the basis keeps
   };
   std::size_t input_dimension = 0;
-  std::size_t components = 0;   // 0 = no projection
+  std::size_t components = 0;     // 0 = no projection
   std::vector<Element> elements;  // ascending z
 
   bool active() const { return components > 0; }

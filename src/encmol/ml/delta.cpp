@@ -20,20 +20,28 @@ const char* native_unit(DeltaSource s) { return s == DeltaSource::XtbDipole ? "d
 
 const char* property_of(DeltaSource s) {
   switch (s) {
-    case DeltaSource::XtbEnergy: return chem::kXtbEnergyProperty;
-    case DeltaSource::XtbGap: return chem::kXtbGapProperty;
-    case DeltaSource::XtbDipole: return chem::kXtbDipoleProperty;
-    case DeltaSource::None: break;
+    case DeltaSource::XtbEnergy:
+      return chem::kXtbEnergyProperty;
+    case DeltaSource::XtbGap:
+      return chem::kXtbGapProperty;
+    case DeltaSource::XtbDipole:
+      return chem::kXtbDipoleProperty;
+    case DeltaSource::None:
+      break;
   }
   return "";
 }
 
 double pick(const chem::XtbResult& r, DeltaSource s) {
   switch (s) {
-    case DeltaSource::XtbEnergy: return r.energy_hartree;
-    case DeltaSource::XtbGap: return r.gap_hartree;
-    case DeltaSource::XtbDipole: return r.dipole_debye;
-    case DeltaSource::None: break;
+    case DeltaSource::XtbEnergy:
+      return r.energy_hartree;
+    case DeltaSource::XtbGap:
+      return r.gap_hartree;
+    case DeltaSource::XtbDipole:
+      return r.dipole_debye;
+    case DeltaSource::None:
+      break;
   }
   return 0.0;
 }
@@ -42,10 +50,14 @@ double pick(const chem::XtbResult& r, DeltaSource s) {
 
 std::string_view to_string(DeltaSource source) {
   switch (source) {
-    case DeltaSource::None: return "none";
-    case DeltaSource::XtbEnergy: return "xtb-energy";
-    case DeltaSource::XtbGap: return "xtb-gap";
-    case DeltaSource::XtbDipole: return "xtb-dipole";
+    case DeltaSource::None:
+      return "none";
+    case DeltaSource::XtbEnergy:
+      return "xtb-energy";
+    case DeltaSource::XtbGap:
+      return "xtb-gap";
+    case DeltaSource::XtbDipole:
+      return "xtb-dipole";
   }
   return "unknown";
 }
@@ -56,8 +68,9 @@ DeltaSource parse_delta_source(std::string_view name) {
   if (n == "xtb" || n == "xtb-energy") return DeltaSource::XtbEnergy;
   if (n == "xtb-gap") return DeltaSource::XtbGap;
   if (n == "xtb-dipole") return DeltaSource::XtbDipole;
-  throw InputError("unknown Δ baseline '" + std::string(name) +
-                   "': use xtb (= xtb-energy, the GFN2-xTB total energy), xtb-gap, xtb-dipole or none");
+  throw InputError(
+      "unknown Δ baseline '" + std::string(name) +
+      "': use xtb (= xtb-energy, the GFN2-xTB total energy), xtb-gap, xtb-dipole or none");
 }
 
 bool DeltaBaseline::active() const {
@@ -66,13 +79,14 @@ bool DeltaBaseline::active() const {
   return false;
 }
 
-DeltaBaseline DeltaBaseline::make(const std::vector<DeltaSource>& sources, const std::vector<std::string>& units,
-                                  std::size_t targets) {
+DeltaBaseline DeltaBaseline::make(const std::vector<DeltaSource>& sources,
+                                  const std::vector<std::string>& units, std::size_t targets) {
   DeltaBaseline d;
   if (sources.empty()) return d;
   if (sources.size() != 1 && sources.size() != targets) {
-    throw InputError("give one Δ baseline for all targets or one per target (" + std::to_string(targets) +
-                     " targets, " + std::to_string(sources.size()) + " baselines)");
+    throw InputError("give one Δ baseline for all targets or one per target (" +
+                     std::to_string(targets) + " targets, " + std::to_string(sources.size()) +
+                     " baselines)");
   }
   for (std::size_t t = 0; t < targets; ++t) {
     const DeltaSource s = sources.size() == 1 ? sources.front() : sources[t];
@@ -80,8 +94,9 @@ DeltaBaseline DeltaBaseline::make(const std::vector<DeltaSource>& sources, const
     if (s != DeltaSource::None) {
       const std::string unit = t < units.size() ? units[t] : "";
       if (unit.empty()) {
-        throw InputError("the Δ baseline " + std::string(to_string(s)) + " needs the unit of target " +
-                         std::to_string(t + 1) + " (--units, e.g. kcal/mol or hartree) to convert the xTB value");
+        throw InputError("the Δ baseline " + std::string(to_string(s)) +
+                         " needs the unit of target " + std::to_string(t + 1) +
+                         " (--units, e.g. kcal/mol or hartree) to convert the xTB value");
       }
       factor = chem::conversion_factor(native_unit(s), unit);
     }
@@ -124,7 +139,8 @@ Eigen::MatrixXd DeltaBaseline::evaluate(const std::vector<chem::Molecule>& molec
       } else {
         value = molecules[i].properties.at(property_of(s));
         if (!std::isfinite(value)) {
-          throw InputError("molecule '" + molecules[i].name + "': property " + property_of(s) + " is not a finite number");
+          throw InputError("molecule '" + molecules[i].name + "': property " + property_of(s) +
+                           " is not a finite number");
         }
       }
       out(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(t)) = factors[t] * value;
@@ -141,7 +157,8 @@ void DeltaBaseline::validate(std::size_t targets) const {
   }
   for (std::size_t t = 0; t < targets; ++t) {
     if (!std::isfinite(factors[t]) || (sources[t] != DeltaSource::None && factors[t] == 0.0)) {
-      throw ParameterError("invalid model: Δ baseline factor of target " + std::to_string(t + 1) + " is not usable");
+      throw ParameterError("invalid model: Δ baseline factor of target " + std::to_string(t + 1) +
+                           " is not usable");
     }
   }
   chem::validate_xtb_options(xtb);
@@ -181,11 +198,13 @@ DeltaBaseline DeltaBaseline::read(core::ByteReader& r, std::size_t targets) {
   }
   d.xtb.accuracy = r.finite_f64("xTB accuracy");
   const std::uint32_t iterations = r.u32();
-  if (iterations > 100000) r.fail("xTB iteration limit " + std::to_string(iterations) + " is out of range");
+  if (iterations > 100000)
+    r.fail("xTB iteration limit " + std::to_string(iterations) + " is out of range");
   d.xtb.max_iterations = static_cast<int>(iterations);
   d.xtb.electronic_temperature = r.finite_f64("xTB electronic temperature");
   const std::int64_t charge = r.i64();
-  if (charge < -1000 || charge > 1000) r.fail("xTB total charge " + std::to_string(charge) + " is out of range");
+  if (charge < -1000 || charge > 1000)
+    r.fail("xTB total charge " + std::to_string(charge) + " is out of range");
   d.xtb.total_charge = static_cast<int>(charge);
   if (!d.active()) r.fail("Δ baseline flagged but every target has source none");
   try {

@@ -8,13 +8,12 @@
 // as the baseline and the factor converting it into the target's unit.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <Eigen/Core>
-#include <nlohmann/json.hpp>
 
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/xtb.hpp"
@@ -38,8 +37,8 @@ struct DeltaBaseline {
   /// Builds the baseline for `targets` with `units` (the unit strings of the
   /// model). `sources` has one entry per target, or one for all. Throws
   /// InputError when a target with a source has no or an incompatible unit.
-  static DeltaBaseline make(const std::vector<DeltaSource>& sources, const std::vector<std::string>& units,
-                            std::size_t targets);
+  static DeltaBaseline make(const std::vector<DeltaSource>& sources,
+                            const std::vector<std::string>& units, std::size_t targets);
 
   /// molecules x targets: factor * xTB quantity (0 for targets without a
   /// source). A molecule carrying the quantity as a property (xtb_energy in

@@ -11,7 +11,9 @@
 
 namespace encmol::ml {
 
-Eigen::VectorXd LocalKrr::sum_abs_alpha() const { return alpha.cwiseAbs().colwise().sum().transpose(); }
+Eigen::VectorXd LocalKrr::sum_abs_alpha() const {
+  return alpha.cwiseAbs().colwise().sum().transpose();
+}
 
 Eigen::MatrixXd local_block_gram(const chem::AtomicFeatures& x, const chem::AtomicFeatures* y,
                                  std::span<const LocalKrr::Block> blocks) {
@@ -42,24 +44,30 @@ Eigen::MatrixXd LocalKrr::predict(const chem::AtomicFeatures& atoms) const {
   return local_block_gram(atoms, &training_atoms, blocks) * alpha;
 }
 
-void LocalKrr::validate(std::size_t atom_dimension, std::size_t targets, const std::vector<int>& elements) const {
+void LocalKrr::validate(std::size_t atom_dimension, std::size_t targets,
+                        const std::vector<int>& elements) const {
   auto fail = [](const std::string& what) { throw ParameterError("invalid model: " + what); };
   if (blocks.empty()) fail("the local kernel has no blocks");
   for (std::size_t k = 0; k < blocks.size(); ++k) {
     const Block& b = blocks[k];
-    if (b.begin != (k == 0 ? 0 : blocks[k - 1].end) || b.end <= b.begin) fail("kernel blocks are not consecutive");
+    if (b.begin != (k == 0 ? 0 : blocks[k - 1].end) || b.end <= b.begin)
+      fail("kernel blocks are not consecutive");
     if (!std::isfinite(b.sigma) || !(b.sigma > 0)) fail("sigma must be finite and > 0");
     if (!std::isfinite(b.weight) || !(b.weight > 0)) fail("block weight must be finite and > 0");
   }
   if (blocks.back().end != atom_dimension) fail("kernel blocks do not cover the atom vector");
   if (!std::isfinite(lambda) || lambda < 0) fail("lambda is not finite and >= 0");
   if (alpha.rows() == 0) fail("no training molecules");
-  if (alpha.cols() != static_cast<Eigen::Index>(targets)) fail("alpha does not have one column per target");
-  if (training_atoms.molecule_count() != training_size()) fail("training atoms and alpha differ in molecules");
-  if (training_atoms.dimension() != atom_dimension) fail("training atoms do not match the representation");
+  if (alpha.cols() != static_cast<Eigen::Index>(targets))
+    fail("alpha does not have one column per target");
+  if (training_atoms.molecule_count() != training_size())
+    fail("training atoms and alpha differ in molecules");
+  if (training_atoms.dimension() != atom_dimension)
+    fail("training atoms do not match the representation");
   training_atoms.validate();
   for (int z : training_atoms.charges) {
-    if (!std::binary_search(elements.begin(), elements.end(), z)) fail("training atom of an element the representation lacks");
+    if (!std::binary_search(elements.begin(), elements.end(), z))
+      fail("training atom of an element the representation lacks");
   }
   if (!alpha.allFinite()) fail("non-finite weights");
 }
@@ -68,25 +76,30 @@ std::string LocalKrr::describe() const {
   char buf[200];
   std::string s;
   if (blocks.size() == 1) {
-    std::snprintf(buf, sizeof(buf), "kernel: elemental local Gaussian (sigma = %.6g)", blocks[0].sigma);
+    std::snprintf(buf, sizeof(buf), "kernel: elemental local Gaussian (sigma = %.6g)",
+                  blocks[0].sigma);
     s = buf;
   } else {
     s = "kernel: elemental local sum of Gaussians over blocks of the atom vector:";
     for (const auto& b : blocks) {
-      std::snprintf(buf, sizeof(buf), " [%zu, %zu) sigma %.6g weight %.3g;", b.begin, b.end, b.sigma, b.weight);
+      std::snprintf(buf, sizeof(buf), " [%zu, %zu) sigma %.6g weight %.3g;", b.begin, b.end,
+                    b.sigma, b.weight);
       s += buf;
     }
     s.pop_back();
   }
-  std::snprintf(buf, sizeof(buf), " over %zu training atoms\nlambda: %.6g\n", training_atoms.atom_count(), lambda);
+  std::snprintf(buf, sizeof(buf), " over %zu training atoms\nlambda: %.6g\n",
+                training_atoms.atom_count(), lambda);
   return s + buf;
 }
 
 nlohmann::json LocalKrr::describe_json() const {
   nlohmann::json j;
-  j["kernel"] = {{"kind", blocks.size() == 1 ? "local-gaussian" : "local-gaussian-sum"}, {"sigma", blocks[0].sigma}};
+  j["kernel"] = {{"kind", blocks.size() == 1 ? "local-gaussian" : "local-gaussian-sum"},
+                 {"sigma", blocks[0].sigma}};
   nlohmann::json bj = nlohmann::json::array();
-  for (const auto& b : blocks) bj.push_back({{"begin", b.begin}, {"end", b.end}, {"sigma", b.sigma}, {"weight", b.weight}});
+  for (const auto& b : blocks)
+    bj.push_back({{"begin", b.begin}, {"end", b.end}, {"sigma", b.sigma}, {"weight", b.weight}});
   j["kernel"]["blocks"] = bj;
   j["lambda"] = lambda;
   j["training_atoms"] = training_atoms.atom_count();
@@ -103,23 +116,28 @@ void write_atomic_features(core::ByteWriter& w, const chem::AtomicFeatures& f) {
   write_matrix_rows(w, f.values);
 }
 
-chem::AtomicFeatures read_atomic_features(core::ByteReader& r, std::size_t dimension, const char* what) {
+chem::AtomicFeatures read_atomic_features(core::ByteReader& r, std::size_t dimension,
+                                          const char* what) {
   chem::AtomicFeatures f;
   const std::size_t n = r.count(std::string(what) + " molecule", std::size_t{1} << 32, 8);
-  const std::size_t atoms = r.count(std::string(what) + " atom", std::size_t{1} << 40, 4 + 8 * std::max<std::size_t>(dimension, 1));
+  const std::size_t atoms = r.count(std::string(what) + " atom", std::size_t{1} << 40,
+                                    4 + 8 * std::max<std::size_t>(dimension, 1));
   if (n == 0) r.fail(std::string(what) + ": no molecules");
   f.offsets.resize(n + 1);
   for (std::size_t i = 0; i <= n; ++i) {
     f.offsets[i] = r.u64();
     if (i == 0 ? f.offsets[0] != 0 : (f.offsets[i] <= f.offsets[i - 1] || f.offsets[i] > atoms)) {
-      r.fail(std::string(what) + ": molecule offsets are not strictly increasing from 0 within the atoms");
+      r.fail(std::string(what) +
+             ": molecule offsets are not strictly increasing from 0 within the atoms");
     }
   }
-  if (f.offsets.back() != atoms) r.fail(std::string(what) + ": molecule offsets do not cover the atoms");
+  if (f.offsets.back() != atoms)
+    r.fail(std::string(what) + ": molecule offsets do not cover the atoms");
   f.charges.resize(atoms);
   for (auto& z : f.charges) {
     const std::uint32_t v = r.u32();
-    if (!chem::is_known_element(static_cast<int>(v))) r.fail(std::string(what) + ": nuclear charge " + std::to_string(v) + " is not an element");
+    if (!chem::is_known_element(static_cast<int>(v)))
+      r.fail(std::string(what) + ": nuclear charge " + std::to_string(v) + " is not an element");
     z = static_cast<int>(v);
   }
   read_matrix_rows(r, f.values, atoms, dimension, what);
@@ -152,13 +170,15 @@ LocalKrr LocalKrr::read(core::ByteReader& r, std::size_t atom_dimension, std::si
       b.end = r.u64();
       b.sigma = r.finite_f64("sigma");
       b.weight = r.finite_f64("block weight");
-      if (b.begin != (k == 0 ? 0 : m.blocks.back().end) || b.end <= b.begin || b.end > atom_dimension) {
+      if (b.begin != (k == 0 ? 0 : m.blocks.back().end) || b.end <= b.begin ||
+          b.end > atom_dimension) {
         r.fail("kernel blocks are not consecutive within the atom vector");
       }
       if (!(b.sigma > 0) || !(b.weight > 0)) r.fail("block sigma and weight must be > 0");
       m.blocks.push_back(b);
     }
-    if (m.blocks.empty() || m.blocks.back().end != atom_dimension) r.fail("kernel blocks do not cover the atom vector");
+    if (m.blocks.empty() || m.blocks.back().end != atom_dimension)
+      r.fail("kernel blocks do not cover the atom vector");
   }
   m.lambda = r.finite_f64("lambda");
   if (m.lambda < 0) r.fail("lambda must be >= 0");

@@ -12,13 +12,12 @@
 // contains its training molecules' environments.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
-#include <nlohmann/json.hpp>
 
 #include "encmol/chem/atomic_features.hpp"
 #include "encmol/core/binary.hpp"
@@ -45,7 +44,8 @@ struct LocalKrr {
 
   /// Throws ParameterError unless sizes agree with `atom_dimension`,
   /// `targets` and `elements` (every training atom's element), values finite.
-  void validate(std::size_t atom_dimension, std::size_t targets, const std::vector<int>& elements) const;
+  void validate(std::size_t atom_dimension, std::size_t targets,
+                const std::vector<int>& elements) const;
 
   std::string describe() const;
   nlohmann::json describe_json() const;
@@ -65,6 +65,7 @@ Eigen::MatrixXd local_block_gram(const chem::AtomicFeatures& x, const chem::Atom
 /// Stacked atomic vectors in model files: u64 molecules, u64 atoms,
 /// (molecules + 1) x u64 offsets, atoms x u32 Z, atoms x d f64 values.
 void write_atomic_features(core::ByteWriter& out, const chem::AtomicFeatures& f);
-chem::AtomicFeatures read_atomic_features(core::ByteReader& in, std::size_t dimension, const char* what);
+chem::AtomicFeatures read_atomic_features(core::ByteReader& in, std::size_t dimension,
+                                          const char* what);
 
 }  // namespace encmol::ml

@@ -12,8 +12,9 @@
 
 namespace encmol::ml {
 
-QuadraticAtomicModel QuadraticAtomicModel::from_dual(const chem::AtomicFeatures& training, const Eigen::MatrixXd& alpha,
-                                                     double coef0, double scale, double lambda) {
+QuadraticAtomicModel QuadraticAtomicModel::from_dual(const chem::AtomicFeatures& training,
+                                                     const Eigen::MatrixXd& alpha, double coef0,
+                                                     double scale, double lambda) {
   training.validate();
   if (static_cast<std::size_t>(alpha.rows()) != training.molecule_count()) {
     throw ParameterError("quadratic model: one dual weight row per training molecule needed");
@@ -53,20 +54,24 @@ QuadraticAtomicModel QuadraticAtomicModel::from_dual(const chem::AtomicFeatures&
 
 Eigen::MatrixXd QuadraticAtomicModel::predict(const chem::AtomicFeatures& atoms) const {
   const std::size_t t = targets();
-  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(atoms.molecule_count()), static_cast<Eigen::Index>(t));
-  core::parallel_for(atoms.molecule_count(), [&](std::size_t i) {
-    for (std::size_t a = atoms.offsets[i]; a < atoms.offsets[i + 1]; ++a) {
-      const auto it = std::lower_bound(elements.begin(), elements.end(), atoms.charges[a],
-                                       [](const ElementTerms& e, int z) { return e.z < z; });
-      if (it == elements.end() || it->z != atoms.charges[a]) continue;
-      const auto x = atoms.values.row(static_cast<Eigen::Index>(a)).transpose();
-      for (std::size_t q = 0; q < t; ++q) {
-        const auto qi = static_cast<Eigen::Index>(q);
-        out(static_cast<Eigen::Index>(i), qi) +=
-            it->constant(qi) + it->linear.col(qi).dot(x) + x.dot(it->quadratic[q] * x);
-      }
-    }
-  }, 8);
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(atoms.molecule_count()),
+                                              static_cast<Eigen::Index>(t));
+  core::parallel_for(
+      atoms.molecule_count(),
+      [&](std::size_t i) {
+        for (std::size_t a = atoms.offsets[i]; a < atoms.offsets[i + 1]; ++a) {
+          const auto it = std::lower_bound(elements.begin(), elements.end(), atoms.charges[a],
+                                           [](const ElementTerms& e, int z) { return e.z < z; });
+          if (it == elements.end() || it->z != atoms.charges[a]) continue;
+          const auto x = atoms.values.row(static_cast<Eigen::Index>(a)).transpose();
+          for (std::size_t q = 0; q < t; ++q) {
+            const auto qi = static_cast<Eigen::Index>(q);
+            out(static_cast<Eigen::Index>(i), qi) +=
+                it->constant(qi) + it->linear.col(qi).dot(x) + x.dot(it->quadratic[q] * x);
+          }
+        }
+      },
+      8);
   return out;
 }
 
@@ -74,30 +79,37 @@ void QuadraticAtomicModel::validate(std::size_t atom_dimension, std::size_t n_ta
                                     const std::vector<int>& spec_elements) const {
   auto fail = [](const std::string& what) { throw ParameterError("invalid model: " + what); };
   if (elements.empty()) fail("quadratic model without element terms");
-  if (!std::isfinite(coef0) || !std::isfinite(scale) || !(scale > 0) || !std::isfinite(lambda) || lambda < 0) {
+  if (!std::isfinite(coef0) || !std::isfinite(scale) || !(scale > 0) || !std::isfinite(lambda) ||
+      lambda < 0) {
     fail("quadratic model fit parameters are not usable");
   }
   const auto d = static_cast<Eigen::Index>(atom_dimension);
   for (std::size_t k = 0; k < elements.size(); ++k) {
     const ElementTerms& e = elements[k];
-    if (k > 0 && e.z <= elements[k - 1].z) fail("quadratic model elements are not strictly ascending");
-    if (!std::binary_search(spec_elements.begin(), spec_elements.end(), e.z)) fail("quadratic model element not in the representation");
+    if (k > 0 && e.z <= elements[k - 1].z)
+      fail("quadratic model elements are not strictly ascending");
+    if (!std::binary_search(spec_elements.begin(), spec_elements.end(), e.z))
+      fail("quadratic model element not in the representation");
     if (e.constant.size() != static_cast<Eigen::Index>(n_targets) || e.linear.rows() != d ||
-        e.linear.cols() != static_cast<Eigen::Index>(n_targets) || e.quadratic.size() != n_targets) {
+        e.linear.cols() != static_cast<Eigen::Index>(n_targets) ||
+        e.quadratic.size() != n_targets) {
       fail("quadratic model terms do not match the representation and targets");
     }
     if (!e.constant.allFinite() || !e.linear.allFinite()) fail("non-finite quadratic model terms");
     for (const auto& h : e.quadratic) {
-      if (h.rows() != d || h.cols() != d || !h.allFinite()) fail("quadratic model matrix has the wrong size or non-finite values");
+      if (h.rows() != d || h.cols() != d || !h.allFinite())
+        fail("quadratic model matrix has the wrong size or non-finite values");
     }
   }
 }
 
 std::string QuadraticAtomicModel::describe() const {
   char buf[240];
-  const std::size_t d = elements.empty() ? 0 : static_cast<std::size_t>(elements.front().linear.rows());
+  const std::size_t d =
+      elements.empty() ? 0 : static_cast<std::size_t>(elements.front().linear.rows());
   std::snprintf(buf, sizeof(buf),
-                "quadratic atomic model: per element c + g.x + x^T H x over %zu values per atom (%zu parameters per "
+                "quadratic atomic model: per element c + g.x + x^T H x over %zu values per atom "
+                "(%zu parameters per "
                 "element and target); fitted with coef0 %.6g, scale %.6g\nlambda: %.6g\n",
                 d, 1 + d + d * (d + 1) / 2, coef0, scale, lambda);
   return buf;
@@ -105,7 +117,10 @@ std::string QuadraticAtomicModel::describe() const {
 
 nlohmann::json QuadraticAtomicModel::describe_json() const {
   nlohmann::json j;
-  j["kernel"] = {{"kind", "local-polynomial"}, {"degree", 2}, {"coef0", coef0}, {"scale", scale},
+  j["kernel"] = {{"kind", "local-polynomial"},
+                 {"degree", 2},
+                 {"coef0", coef0},
+                 {"scale", scale},
                  {"description", "quadratic atomic model (local polynomial kernel, degree 2)"}};
   j["lambda"] = lambda;
   nlohmann::json els = nlohmann::json::array();
@@ -129,7 +144,8 @@ void QuadraticAtomicModel::write(core::ByteWriter& w) const {
   }
 }
 
-QuadraticAtomicModel QuadraticAtomicModel::read(core::ByteReader& r, std::size_t atom_dimension, std::size_t targets) {
+QuadraticAtomicModel QuadraticAtomicModel::read(core::ByteReader& r, std::size_t atom_dimension,
+                                                std::size_t targets) {
   QuadraticAtomicModel m;
   m.coef0 = r.finite_f64("coef0");
   m.scale = r.finite_f64("scale");
@@ -140,11 +156,13 @@ QuadraticAtomicModel QuadraticAtomicModel::read(core::ByteReader& r, std::size_t
   for (std::size_t k = 0; k < count; ++k) {
     ElementTerms e;
     const std::uint32_t z = r.u32();
-    if (!chem::is_known_element(static_cast<int>(z))) r.fail("quadratic model element " + std::to_string(z) + " is not an element");
+    if (!chem::is_known_element(static_cast<int>(z)))
+      r.fail("quadratic model element " + std::to_string(z) + " is not an element");
     e.z = static_cast<int>(z);
     read_matrix_rows(r, e.constant, 1, targets, "quadratic model constant");
     read_matrix_rows(r, e.linear, d, targets, "quadratic model linear term");
-    if (r.remaining() / 8 / std::max<std::size_t>(1, d * (d + 1) / 2) < targets) r.fail("quadratic model matrices do not fit in the remaining data");
+    if (r.remaining() / 8 / std::max<std::size_t>(1, d * (d + 1) / 2) < targets)
+      r.fail("quadratic model matrices do not fit in the remaining data");
     for (std::size_t q = 0; q < targets; ++q) {
       Eigen::MatrixXd h(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
       for (std::size_t a = 0; a < d; ++a)

@@ -10,17 +10,16 @@
 // regression in the quadratic feature space, solved in its n x n dual form --
 // and the dual weights alpha are then folded into the primal c, g, H:
 //
-//   c_Z = coef0^2 sum_i alpha_i n_{i,Z},   g_Z = (2 coef0 / scale) sum_i alpha_i sum_{b in i, Z_b = Z} x_b,
-//   H_Z = (1 / scale^2) sum_i alpha_i sum_{b in i, Z_b = Z} x_b x_b^T.
+//   c_Z = coef0^2 sum_i alpha_i n_{i,Z},   g_Z = (2 coef0 / scale) sum_i alpha_i sum_{b in i, Z_b =
+//   Z} x_b, H_Z = (1 / scale^2) sum_i alpha_i sum_{b in i, Z_b = Z} x_b x_b^T.
 //
 // The model file keeps only c, g, H: no training molecule is stored.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "encmol/chem/atomic_features.hpp"
 #include "encmol/core/binary.hpp"
@@ -39,21 +38,26 @@ struct QuadraticAtomicModel {
 
   /// Folds dual weights (molecules x targets) of the local polynomial kernel
   /// (coef0 + x.y/scale)^2 on `training` into the primal terms.
-  static QuadraticAtomicModel from_dual(const chem::AtomicFeatures& training, const Eigen::MatrixXd& alpha,
-                                        double coef0, double scale, double lambda);
+  static QuadraticAtomicModel from_dual(const chem::AtomicFeatures& training,
+                                        const Eigen::MatrixXd& alpha, double coef0, double scale,
+                                        double lambda);
 
   /// Model part of the predictions (molecules x targets). An atom of an
   /// element the model has no terms for contributes nothing (the
   /// representation spec refuses unknown elements before this).
   Eigen::MatrixXd predict(const chem::AtomicFeatures& atoms) const;
 
-  std::size_t targets() const { return elements.empty() ? 0 : static_cast<std::size_t>(elements.front().constant.size()); }
-  void validate(std::size_t atom_dimension, std::size_t targets, const std::vector<int>& spec_elements) const;
+  std::size_t targets() const {
+    return elements.empty() ? 0 : static_cast<std::size_t>(elements.front().constant.size());
+  }
+  void validate(std::size_t atom_dimension, std::size_t targets,
+                const std::vector<int>& spec_elements) const;
   std::string describe() const;
   nlohmann::json describe_json() const;
   /// H is stored as its upper triangle (it is symmetric by construction).
   void write(core::ByteWriter& out) const;
-  static QuadraticAtomicModel read(core::ByteReader& in, std::size_t atom_dimension, std::size_t targets);
+  static QuadraticAtomicModel read(core::ByteReader& in, std::size_t atom_dimension,
+                                   std::size_t targets);
 };
 
 }  // namespace encmol::ml

@@ -27,12 +27,17 @@ std::vector<double> default_local_sigmas(const chem::AtomicFeatures& atoms) {
 TrainResult train(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
   switch (options.family) {
     case ModelFamily::GlobalKrr:
-      if (options.atom_pca > 0) throw InputError("--pca applies to the atomic families, not to global krr");
+      if (options.atom_pca > 0)
+        throw InputError("--pca applies to the atomic families, not to global krr");
       return train_krr(molecules, options);
-    case ModelFamily::LocalKrr: return train_local_krr(molecules, options);
-    case ModelFamily::RandomFeatures: return train_random_features(molecules, options);
-    case ModelFamily::Quadratic: return train_quadratic(molecules, options);
-    case ModelFamily::Network: return train_network(molecules, options);
+    case ModelFamily::LocalKrr:
+      return train_local_krr(molecules, options);
+    case ModelFamily::RandomFeatures:
+      return train_random_features(molecules, options);
+    case ModelFamily::Quadratic:
+      return train_quadratic(molecules, options);
+    case ModelFamily::Network:
+      return train_network(molecules, options);
   }
   throw ParameterError("unknown model family");
 }
@@ -62,21 +67,24 @@ struct GramGrid {
 };
 // k-fold CV of one Gram matrix over the lambda grid (rows in lambda order).
 using CvRunner = std::function<std::vector<CvRow>(const Eigen::MatrixXd&)>;
-using GramProvider =
-    std::function<GramGrid(const chem::RepresentationSpec&, const chem::AtomicFeatures&, const CvRunner&)>;
+using GramProvider = std::function<GramGrid(const chem::RepresentationSpec&,
+                                            const chem::AtomicFeatures&, const CvRunner&)>;
 
-DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const TrainOptions& options, const char* family,
-                       const GramProvider& candidates, const char* grid_name, const std::vector<double>& lambda_default,
-                       TrainResult& result) {
+DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const TrainOptions& options,
+                       const char* family, const GramProvider& candidates, const char* grid_name,
+                       const std::vector<double>& lambda_default, TrainResult& result) {
   if (!chem::is_atomic(options.representation)) {
-    throw InputError(std::string("the ") + family + " family needs an atomic representation (-r fchl19, cmbdf or fchl19+cmbdf); '" +
-                     std::string(chem::to_string(options.representation)) + "' is global");
+    throw InputError(
+        std::string("the ") + family +
+        " family needs an atomic representation (-r fchl19, cmbdf or fchl19+cmbdf); '" +
+        std::string(chem::to_string(options.representation)) + "' is global");
   }
   check_grid(options.lambdas, "lambda", false);
   DualFit fit;
   auto start = TrainClock::now();
   report(options.progress, "featurize", 0.0);
-  fit.spec = chem::RepresentationSpec::fit(options.representation, molecules, options.representation_options);
+  fit.spec = chem::RepresentationSpec::fit(options.representation, molecules,
+                                           options.representation_options);
   fit.atoms = fit.spec.featurize_atoms(molecules);
   if (options.atom_pca > 0) {
     if (fit.spec.atom_blocks().size() > 1) {
@@ -94,14 +102,16 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   fit.labels = prepare_labels(molecules, fit.spec.elements(), options);
   const std::vector<double> lambdas = options.lambdas.empty() ? lambda_default : options.lambdas;
   if (options.folds < 2) throw ParameterError("cross-validation needs at least 2 folds");
-  const auto folds = std::min<std::size_t>(static_cast<std::size_t>(options.folds), molecules.size());
+  const auto folds =
+      std::min<std::size_t>(static_cast<std::size_t>(options.folds), molecules.size());
   // A precomputed Gram matrix is a "linear kernel" on itself.
   const Kernel identity{KernelKind::Linear, 1.0, 1.0, 0.0, 1};
   double cv_seconds = 0.0;
   const CvRunner run_cv = [&](const Eigen::MatrixXd& gram) {
     const auto t0 = TrainClock::now();
     auto rows = cross_validate(gram, identity, {0.0}, lambdas, fit.labels.labels, fit.labels.counts,
-                               fit.spec.elements(), options.baseline, folds, options.seed, fit.labels.scale);
+                               fit.spec.elements(), options.baseline, folds, options.seed,
+                               fit.labels.scale);
     cv_seconds += seconds_since(t0);
     return rows;
   };
@@ -120,7 +130,8 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
         row.sigma = grid.values[k];
         result.cv.push_back(std::move(row));
       }
-      report(options.progress, "cross-validation", static_cast<double>(k + 1) / static_cast<double>(grid.grams.size()));
+      report(options.progress, "cross-validation",
+             static_cast<double>(k + 1) / static_cast<double>(grid.grams.size()));
     }
     result.best = best_cv_row(result.cv);
     fit.best_kernel = result.best / lambdas.size();
@@ -154,21 +165,24 @@ double mean_square_norm(const chem::AtomicFeatures& atoms) {
 
 }  // namespace
 
-TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
+TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules,
+                            const TrainOptions& options) {
   check_grid(options.sigmas, "sigma", true);
   check_grid(options.block_weights, "block weight", true);
   TrainResult result;
   std::vector<LocalKrr::Block> blocks;
-  const GramProvider provider = [&](const chem::RepresentationSpec& spec, const chem::AtomicFeatures& atoms,
-                                    const CvRunner& run_cv) {
+  const GramProvider provider = [&](const chem::RepresentationSpec& spec,
+                                    const chem::AtomicFeatures& atoms, const CvRunner& run_cv) {
     const std::vector<std::size_t> sizes = spec.atom_blocks();
     if (sizes.size() == 1) {
       blocks = {{0, atoms.dimension(), 1.0, 1.0}};
-      const std::vector<double> sigmas = options.sigmas.empty() ? default_local_sigmas(atoms) : options.sigmas;
+      const std::vector<double> sigmas =
+          options.sigmas.empty() ? default_local_sigmas(atoms) : options.sigmas;
       return GramGrid{local_gram_symmetric(atoms, sigmas), sigmas};
     }
     if (!options.sigmas.empty()) {
-      throw InputError("--sigma takes one grid for one representation; " + std::string(chem::to_string(options.representation)) +
+      throw InputError("--sigma takes one grid for one representation; " +
+                       std::string(chem::to_string(options.representation)) +
                        " chooses one sigma per block from its own grid");
     }
     // A sum of one Gaussian per representation block. Each block's sigma is
@@ -193,7 +207,9 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
       (blocks.size() == 1 ? first : rest.emplace_back()) = std::move(grams[best]);
       begin += size;
     }
-    const std::vector<double> weights = options.block_weights.empty() ? std::vector<double>{0.3, 1, 3, 10, 30} : options.block_weights;
+    const std::vector<double> weights = options.block_weights.empty()
+                                            ? std::vector<double>{0.3, 1, 3, 10, 30}
+                                            : options.block_weights;
     GramGrid grid;
     grid.values = weights;
     for (double w : weights) {
@@ -204,9 +220,10 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
     return grid;
   };
   const std::vector<double> lambda_default{1e-8, 1e-7, 1e-6, 1e-5, 1e-4};
-  DualFit fit = fit_local_dual(molecules, options, "local-krr", provider,
-                               options.representation == chem::RepresentationKind::Fchl19Cmbdf ? "weight" : "sigma",
-                               lambda_default, result);
+  DualFit fit = fit_local_dual(
+      molecules, options, "local-krr", provider,
+      options.representation == chem::RepresentationKind::Fchl19Cmbdf ? "weight" : "sigma",
+      lambda_default, result);
   if (blocks.size() == 1) {
     blocks[0].sigma = result.sigma;
   } else {
@@ -218,14 +235,16 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
   body.alpha = std::move(fit.alpha);
   body.training_atoms = std::move(fit.atoms);
   Model& model = result.model;
-  fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds, fit.cv_score);
+  fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds,
+                           fit.cv_score);
   model.atom_projection = std::move(fit.pca);
   model.body = std::move(body);
   model.validate();
   return result;
 }
 
-TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const TrainOptions& options) {
+TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules,
+                            const TrainOptions& options) {
   check_grid(options.coef0s, "coef0", true);
   TrainResult result;
   double scale = 1.0;
@@ -235,16 +254,19 @@ TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const 
         // (coef0 + x.y / scale)^2 with scale = mean |x|^2: coef0 sets how much
         // the constant and linear terms weigh against the quadratic one.
         scale = mean_square_norm(atoms);
-        const std::vector<double> coef0s = options.coef0s.empty() ? std::vector<double>{0.5, 1, 2, 4, 8} : options.coef0s;
+        const std::vector<double> coef0s =
+            options.coef0s.empty() ? std::vector<double>{0.5, 1, 2, 4, 8} : options.coef0s;
         std::vector<AtomKernel> kernels;
         for (double c : coef0s) kernels.push_back(AtomKernel::polynomial(2, c, scale));
         return GramGrid{local_gram_symmetric(atoms, kernels), coef0s};
       },
       "coef0", default_lambdas(), result);
   Model& model = result.model;
-  fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds, fit.cv_score);
+  fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds,
+                           fit.cv_score);
   model.atom_projection = std::move(fit.pca);
-  model.body = QuadraticAtomicModel::from_dual(fit.atoms, fit.alpha, result.sigma, scale, fit.lambda);
+  model.body =
+      QuadraticAtomicModel::from_dual(fit.atoms, fit.alpha, result.sigma, scale, fit.lambda);
   model.validate();
   return result;
 }
