@@ -27,6 +27,10 @@
 //                              (0, 1 or e) x pca x d f64 projections, 32-byte BLAKE2b
 //                              digest of the frequencies regenerated from the seed
 //                              (checked on load), f64 lambda, D x t f64 weights
+//     nn                       u32 depth L, u32 width w, u32 power, u8 linear skip,
+//                              u64 e, per element: u32 Z, 1 x d mean, 1 x d scale,
+//                              d x w W0, 1 x w b0, L x {w x w W, 1 x w b, 1 x w c},
+//                              w x t V, 1 x t beta, [d x t skip] (all f64, row-major)
 //     quadratic                f64 coef0, f64 scale, f64 lambda, u64 elements,
 //                              per element: u32 Z, t x f64 c, d x t f64 g,
 //                              t x (d (d + 1) / 2) f64 upper triangle of H
