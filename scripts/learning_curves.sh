@@ -35,7 +35,7 @@ for combo in ${combos[@]+"${combos[@]}"}; do
   done
 done
 # One plot of every CSV in $OUT.
-plot="set terminal pngcairo size 1100,750; set output '$OUT/learning_curves.png'; set logscale xy;"
+plot="set terminal pngcairo size 1100,750; set output '$OUT/learning_curves.png'; set logscale xy; set xrange [400:7000]; set yrange [0.15:20];"
 plot+=" set xlabel 'training molecules'; set ylabel 'test MAE (kcal/mol)'; set key outside right;"
 plot+=" set title 'QM7 PBE0 atomization energy, 1,401 test molecules (seed 42)'; set datafile separator ',';"
 plot+=" plot"
