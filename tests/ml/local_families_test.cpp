@@ -38,11 +38,7 @@ TEST(QuadraticModel, PrimalEqualsDualKernelPrediction) {
 }
 
 TrainOptions local_options(ModelFamily family, chem::RepresentationKind rep) {
-  TrainOptions opt;
-  opt.family = family;
-  opt.representation = rep;
-  opt.targets = {"energy", "second"};
-  opt.units = {"Ha", ""};
+  TrainOptions opt = testing::synthetic_options(family, rep);
   opt.lambdas = {1e-6, 1e-3};
   opt.folds = 3;
   return opt;

@@ -8,6 +8,7 @@
 #include "encmol/chem/atomic_features.hpp"
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
+#include "encmol/ml/train.hpp"
 
 namespace encmol::ml::testing {
 
@@ -79,6 +80,17 @@ inline std::vector<chem::Molecule> synthetic_molecules(int count, std::uint64_t 
     out.push_back(std::move(m));
   }
   return out;
+}
+
+/// Options for `family` on `rep` that learn both labels of
+/// synthetic_molecules ("energy" in Ha, "second" without unit).
+inline TrainOptions synthetic_options(ModelFamily family, chem::RepresentationKind rep) {
+  TrainOptions opt;
+  opt.family = family;
+  opt.representation = rep;
+  opt.targets = {"energy", "second"};
+  opt.units = {"Ha", ""};
+  return opt;
 }
 
 }  // namespace encmol::ml::testing

@@ -23,11 +23,7 @@ namespace encmol::ml {
 namespace {
 
 TrainOptions nn_options(chem::RepresentationKind rep) {
-  TrainOptions opt;
-  opt.family = ModelFamily::Network;
-  opt.representation = rep;
-  opt.targets = {"energy", "second"};
-  opt.units = {"Ha", ""};
+  TrainOptions opt = testing::synthetic_options(ModelFamily::Network, rep);
   opt.network.depth = 1;
   opt.network.width = 16;
   opt.network.epochs = 150;

@@ -17,11 +17,7 @@ namespace encmol::ml {
 namespace {
 
 TrainOptions rf_options(chem::RepresentationKind rep) {
-  TrainOptions opt;
-  opt.family = ModelFamily::RandomFeatures;
-  opt.representation = rep;
-  opt.targets = {"energy", "second"};
-  opt.units = {"Ha", ""};
+  TrainOptions opt = testing::synthetic_options(ModelFamily::RandomFeatures, rep);
   opt.feature_counts = {256};
   opt.lambdas = {1e-6, 1e-3};
   opt.folds = 3;
