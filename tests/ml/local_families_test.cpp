@@ -165,9 +165,9 @@ TEST(AtomicPca, ModelsStoreItAndFormatTwoStillLoads) {
   EXPECT_EQ(std::get<QuadraticAtomicModel>(q.model.body).elements.front().linear.rows(), 12);
   const Model back = decode_model(encode_model(q.model), "test");
   EXPECT_EQ((back.predict(test) - q.model.predict(test)).cwiseAbs().maxCoeff(), 0.0);
-  // Format 2 = format 3 without the projection's u64 (0) before the body,
-  // and a local-krr body that starts with f64 sigma instead of the blocks
-  // (u64 count 1, u64 begin, u64 end, f64 sigma, f64 weight).
+  // Format 2 = format 4 without the projection's u64 (0) and the atom frame
+  // before the body, and a local-krr body that starts with f64 sigma instead
+  // of the blocks (u64 count 1, u64 begin, u64 end, f64 sigma, f64 weight).
   opt = local_options(ModelFamily::LocalKrr, chem::RepresentationKind::Cmbdf);
   const Model plain = train(train_set, opt).model;
   core::Bytes payload = encode_model(plain);
@@ -175,11 +175,15 @@ TEST(AtomicPca, ModelsStoreItAndFormatTwoStillLoads) {
   std::get<LocalKrr>(plain.body).write(body);
   const std::size_t provenance =
       (8 + plain.info.dataset.size()) + 8 + 4 + 8 + (8 + plain.info.encmol_version.size()) + 8;
-  const std::size_t projection_at = payload.size() - provenance - body.size() - 8;
+  core::ByteWriter frame;
+  plain.atom_frame.write(frame);
+  ASSERT_FALSE(plain.atom_frame.empty());
+  const std::size_t projection_at = payload.size() - provenance - body.size() - frame.size() - 8;
   for (std::size_t k = 0; k < 8; ++k) ASSERT_EQ(payload[projection_at + k], 0);
   const auto at = [&](std::size_t k) { return payload.begin() + static_cast<std::ptrdiff_t>(k); };
-  payload.erase(at(projection_at + 8 + 32), at(projection_at + 8 + 40));  // weight
-  payload.erase(at(projection_at), at(projection_at + 8 + 24));  // projection, count, begin, end
+  const std::size_t body_at = projection_at + 8 + frame.size();
+  payload.erase(at(body_at + 32), at(body_at + 40));   // weight
+  payload.erase(at(projection_at), at(body_at + 24));  // projection, frame, count, begin, end
   const Model v2 = decode_model(payload, "v2", 2);
   EXPECT_FALSE(v2.atom_projection.active());
   EXPECT_EQ((v2.predict(test) - plain.predict(test)).cwiseAbs().maxCoeff(), 0.0);

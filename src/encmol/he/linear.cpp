@@ -5,8 +5,8 @@
 #include <cmath>
 #include <complex>
 #include <set>
-#include <utility>
 #include <sstream>
+#include <utility>
 
 #include "encmol/core/error.hpp"
 #include "encmol/core/parallel.hpp"
@@ -27,28 +27,31 @@ std::pair<std::size_t, std::size_t> copy_split(std::size_t v) {
   return {high, v - high};
 }
 
-
 int norm_step(long long step, std::size_t slots) {
   const long long s = static_cast<long long>(slots);
   return static_cast<int>(((step % s) + s) % s);
 }
 
-// out[s] = sum_{k < count} ct[s + k*unit] (indices mod slots; unit may be negative) for count = 2^a or
-// 2^a + 2^b: a doubling rotations by unit*2^t, then one more: by unit for 2^a + 1 (shift the 2^a-term sum by
-// one and add ct: no new step), by unit*2^a for 2^a + 2^b (add the 2^b-term partial sum moved past the 2^a
-// terms). Slot sums use unit 1; enforce_replication uses unit C on a ciphertext that is zero outside the kept
-// blocks (each kept block lands k*C slots before itself), replicate unit -period.
+}  // namespace
+
+// out[s] = sum_{k < count} ct[s + k*unit] (indices mod slots; unit may be negative) for count = 2^a
+// or 2^a + 2^b: a doubling rotations by unit*2^t, then one more: by unit for 2^a + 1 (shift the
+// 2^a-term sum by one and add ct: no new step), by unit*2^a for 2^a + 2^b (add the 2^b-term partial
+// sum moved past the 2^a terms). Slot sums use unit 1; enforce_replication uses unit C on a
+// ciphertext that is zero outside the kept blocks (each kept block lands k*C slots before itself),
+// replicate unit -period.
 std::vector<int> strided_sum_steps(std::size_t count, long long unit, std::size_t slots) {
   const auto [high, low] = copy_split(count);
   std::vector<int> s;
-  for (std::size_t c = 1; c < high; c *= 2) s.push_back(norm_step(static_cast<long long>(c) * unit, slots));
+  for (std::size_t c = 1; c < high; c *= 2)
+    s.push_back(norm_step(static_cast<long long>(c) * unit, slots));
   if (low == 1) s.push_back(norm_step(unit, slots));
   if (low > 1) s.push_back(norm_step(static_cast<long long>(high) * unit, slots));
   return s;
 }
 
-Ciphertext strided_sum(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t count, long long unit,
-                       const ckks::GaloisKeys& gk) {
+Ciphertext strided_sum(const ckks::Evaluator& ev, const Ciphertext& ct, std::size_t count,
+                       long long unit, const ckks::GaloisKeys& gk) {
   const std::size_t S = ev.context().slots();
   const std::vector<int> steps = strided_sum_steps(count, unit, S);
   const auto [high, low] = copy_split(count);
@@ -62,6 +65,8 @@ Ciphertext strided_sum(const ckks::Evaluator& ev, const Ciphertext& ct, std::siz
   if (low > 1) return ev.add(r, ev.rotate(part, steps[t], gk));
   return r;
 }
+
+namespace {
 
 void check_pow2(std::size_t v, const char* what) {
   if (v == 0 || (v & (v - 1)) != 0)
@@ -138,9 +143,10 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
   MatVecOptions opts = options;
   if (options.period != 0) {
     if (options.period < cols || rows + options.period - 1 > slots)
-      throw InputError("he: matrix-vector plan: an exact period of " + std::to_string(options.period) +
-                       " needs cols <= period and rows + period - 1 <= slots (" + std::to_string(cols) +
-                       " columns, " + std::to_string(rows) + " rows, " + std::to_string(slots) + " slots)");
+      throw InputError(
+          "he: matrix-vector plan: an exact period of " + std::to_string(options.period) +
+          " needs cols <= period and rows + period - 1 <= slots (" + std::to_string(cols) +
+          " columns, " + std::to_string(rows) + " rows, " + std::to_string(slots) + " slots)");
     base.period = options.period;
     opts.max_fold = 1;
     opts.blocks = 0;
@@ -151,13 +157,12 @@ MatVecPlan plan_matvec(std::size_t rows, std::size_t cols, std::size_t slots,
     const std::size_t min_stride = rows + base.period - 1;
     if (o.query_stride != 0 && o.query_stride < min_stride)
       throw InputError("he: matrix-vector plan: a query stride of " +
-                       std::to_string(o.query_stride) + " slots is below rows + C - 1 = " +
-                       std::to_string(min_stride));
+                       std::to_string(o.query_stride) +
+                       " slots is below rows + C - 1 = " + std::to_string(min_stride));
     const std::size_t stride = o.query_stride != 0 ? o.query_stride : min_stride;
     if (o.queries * stride > slots)
-      throw InputError("he: matrix-vector plan: " + std::to_string(o.queries) +
-                       " queries of " + std::to_string(rows) + " rows (+" +
-                       std::to_string(base.period - 1) +
+      throw InputError("he: matrix-vector plan: " + std::to_string(o.queries) + " queries of " +
+                       std::to_string(rows) + " rows (+" + std::to_string(base.period - 1) +
                        " slots of rotation room each) do not fit " + std::to_string(slots) +
                        " slots; batch fewer queries or use a larger ring");
     base.queries = o.queries;
@@ -260,191 +265,14 @@ std::vector<double> matvec_input_layout(const MatVecPlan& plan,
   return v;
 }
 
-// ---------------------------------------------------------------- operator
-
-MatVecOperator::MatVecOperator(std::shared_ptr<const ckks::Encoder> encoder, MatVecPlan plan,
-                               std::span<const double> matrix, std::size_t level,
-                               DiagonalCache cache, bool pending_input_rescale)
-    : encoder_(std::move(encoder)),
-      plan_(std::move(plan)),
-      matrix_(matrix.begin(), matrix.end()),
-      level_(level),
-      cache_mode_(cache),
-      pending_(pending_input_rescale) {
-  if (!encoder_) throw InputError("he: MatVecOperator needs an encoder");
-  if (plan_.slots != encoder_->slots())
-    throw InputError("he: the matrix-vector plan was made for " + std::to_string(plan_.slots) +
-                     " slots, the parameters have " + std::to_string(encoder_->slots()));
-  if (matrix_.size() != plan_.rows * plan_.cols)
-    throw InputError("he: the matrix has " + std::to_string(matrix_.size()) +
-                     " entries, the plan expects " + std::to_string(plan_.rows) + " x " +
-                     std::to_string(plan_.cols));
-  for (double v : matrix_)
-    if (!std::isfinite(v)) throw InputError("he: the matrix has a non-finite entry");
-  if (level_ < 1 || level_ > encoder_->context().max_level())
-    throw InputError("he: the matrix-vector product needs an input level in [1, " +
-                     std::to_string(encoder_->context().max_level()) + "], got " +
-                     std::to_string(level_));
-  if (pending_ && (plan_.masked || level_ < 2))
-    throw InputError("he: a pending input rescale needs an unmasked plan and an input level >= 2");
-  pt_scale_ = static_cast<double>(encoder_->context().modulus(pending_ ? level_ - 1 : level_).value());
-  if (plan_.masked) {
-    if (level_ < 2)
-      throw InputError("he: a masked matrix-vector product needs an input level >= 2");
-    const double q = static_cast<double>(encoder_->context().modulus(level_ - 1).value());
-    for (std::size_t b = 0; b < plan_.blocks; ++b) {
-      std::vector<double> m(plan_.slots, 0.0);
-      const std::size_t rows_here = std::min(
-          plan_.rows_per_block, plan_.rows - std::min(plan_.rows, b * plan_.rows_per_block));
-      std::fill(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(rows_here), 1.0);
-      masks_.push_back(encoder_->encode(std::span<const double>(m), q, level_ - 1));
-    }
-  }
-  const std::size_t count = plan_.blocks * plan_.diagonals;
-  if (cache_mode_ == DiagonalCache::plaintexts) {
-    cache_.resize(count);
-    for (std::size_t t = 0; t < count; ++t)
-      cache_[t] = diagonal(t / plan_.diagonals, t % plan_.diagonals);
-  } else if (cache_mode_ == DiagonalCache::coefficients) {
-    coeff_cache_.resize(count);
-    for (std::size_t t = 0; t < count; ++t) {
-      const auto v = diagonal_values(t / plan_.diagonals, t % plan_.diagonals);
-      const std::vector<std::complex<double>> cv(v.begin(), v.end());
-      coeff_cache_[t] = encoder_->slots_to_coeffs(cv);
-    }
-  }
-}
-
-std::size_t MatVecOperator::memory_bytes() const {
-  std::size_t b = matrix_.size() * sizeof(double);
-  for (const auto& p : cache_) b += p.data.size() * sizeof(std::uint64_t);
-  for (const auto& p : masks_) b += p.data.size() * sizeof(std::uint64_t);
-  for (const auto& c : coeff_cache_) b += c.size() * sizeof(double);
-  return b;
-}
-
-Plaintext MatVecOperator::diagonal(std::size_t block, std::size_t k) const {
-  if (!coeff_cache_.empty()) {
-    const auto& c = coeff_cache_[block * plan_.diagonals + k];
-    std::vector<long double> scaled(c.size());
-    for (std::size_t i = 0; i < c.size(); ++i)
-      scaled[i] = static_cast<long double>(c[i]) * pt_scale_;
-    return encoder_->from_scaled_coeffs(scaled, pt_scale_, level_);
-  }
-  const auto v = diagonal_values(block, k);
-  return encoder_->encode(std::span<const double>(v), pt_scale_, level_);
-}
-
-std::vector<double> MatVecOperator::diagonal_values(std::size_t block, std::size_t k) const {
-  const MatVecPlan& p = plan_;
-  const std::size_t S = p.slots, C = p.period, m = p.diagonals;
-  const std::size_t shift = (k / p.baby) * p.baby;  // pre-rotation by -g*i
-  std::vector<double> v(S, 0.0);
-  if (p.queries > 1) {
-    // Same diagonal in every query region; no fold.
-    for (std::size_t q = 0; q < p.queries; ++q)
-      for (std::size_t ii = 0; ii < p.rows; ++ii) {
-        const std::size_t col = (ii + k) % C;
-        if (col < p.cols) v[(q * p.query_stride + ii + shift) % S] = matrix_[ii * p.cols + col];
-      }
-    return v;
-  }
-  for (std::size_t s0 = 0; s0 < S; ++s0) {
-    // D_k[s0] lands in slot s0 + shift after the pre-rotation.
-    const std::size_t r = s0 / p.stride, ii = s0 % p.stride;
-    if (r >= p.fold || ii >= p.rows_per_block || r * m + k >= C) continue;
-    const std::size_t row = block * p.rows_per_block + ii;
-    if (row >= p.rows) continue;
-    const std::size_t col = (ii + r * m + k) % C;
-    if (col >= p.cols) continue;
-    v[(s0 + shift) % S] = matrix_[row * p.cols + col];
-  }
-  return v;
-}
-
-std::vector<Ciphertext> MatVecOperator::apply(const ckks::Evaluator& ev, const Ciphertext& x0,
-                                              const ckks::GaloisKeys& gk) const {
-  const MatVecPlan& p = plan_;
-  if (x0.size != 2)
-    throw ParameterError("he: matrix-vector product needs a relinearized ciphertext");
-  if (x0.level < level_)
-    throw ParameterError("he: the matrix was prepared for level " + std::to_string(level_) +
-                         ", the ciphertext is at level " + std::to_string(x0.level));
-  const Ciphertext x = ev.mod_drop_to(x0, level_);
-  std::vector<int> baby_steps(p.baby);
-  for (std::size_t j = 0; j < p.baby; ++j) baby_steps[j] = static_cast<int>(j);
-  const std::vector<Ciphertext> rx = ev.rotate_hoisted(x, baby_steps, gk);
-  const std::size_t L = level_ + 1, n = x.n;
-  const ckks::Context& ctx = ev.context();
-  std::vector<Ciphertext> out;
-  out.reserve(p.blocks);
-  for (std::size_t b = 0; b < p.blocks; ++b) {
-    Ciphertext acc;
-    bool have = false;
-    for (std::size_t gi = p.giants; gi-- > 0;) {
-      Ciphertext inner = x;  // shape donor; fully overwritten below
-      inner.c1_seed.reset();
-      inner.scale = x.scale * pt_scale_;
-      bool first = true;
-      for (std::size_t j = 0; j < p.baby; ++j) {
-        const std::size_t k = gi * p.baby + j;
-        if (k >= p.diagonals) break;
-        Plaintext local;
-        const Plaintext* pt;
-        if (!cache_.empty()) {
-          pt = &cache_[b * p.diagonals + k];
-        } else {
-          local = diagonal(b, k);
-          pt = &local;
-        }
-        const Ciphertext& c = rx[j];
-        core::parallel_for(2 * L, [&](std::size_t task) {
-          const std::size_t t = task / L, i = task % L;
-          if (first)
-            math::mul_mod(c.limb(t, i), pt->limb(i), inner.limb(t, i), n, ctx.modulus(i));
-          else
-            math::mul_add_mod(c.limb(t, i), pt->limb(i), inner.limb(t, i), n, ctx.modulus(i));
-        });
-        first = false;
-      }
-      if (have) {
-        acc = ev.rotate(acc, static_cast<int>(p.baby), gk);
-        acc = ev.add(acc, inner);
-      } else {
-        acc = std::move(inner);
-        have = true;
-      }
-    }
-    acc = ev.rescale(acc);
-    if (pending_) {
-      acc = ev.rescale(acc);
-      acc.scale = x.scale / static_cast<double>(ctx.modulus(level_).value());
-    } else {
-      acc.scale = x.scale;
-    }
-    if (p.fold > 1) {
-      std::vector<int> steps;
-      for (std::size_t r = 1; r < p.fold; ++r)
-        steps.push_back(norm_step(static_cast<long long>(r * p.stride), p.slots));
-      const auto rots = ev.rotate_hoisted(acc, steps, gk);
-      for (const auto& c : rots) acc = ev.add(acc, c);
-    }
-    if (p.masked) {
-      acc = ev.rescale(ev.multiply_plain(acc, masks_[b]));
-      acc.scale = x.scale;
-    }
-    out.push_back(std::move(acc));
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- slot helpers
 
 namespace {
 
 void check_sum_block(std::size_t block) {
   if (!is_two_power_sum(block))
-    throw InputError("he: the block size of a slot sum must be 2^a or 2^a + 2^b, got " + std::to_string(block));
+    throw InputError("he: the block size of a slot sum must be 2^a or 2^a + 2^b, got " +
+                     std::to_string(block));
 }
 
 }  // namespace
@@ -480,10 +308,7 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
 
 // ---------------------------------------------------------------- layout enforcement
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 std::size_t two_power_sum_ceil(std::size_t n) {
   const std::size_t high = std::bit_ceil(std::max<std::size_t>(n, 1));
@@ -502,8 +327,10 @@ bool is_two_power_sum(std::size_t n) {
 ReplicationLayout plan_replication(std::size_t needed, std::size_t period, std::size_t windows,
                                    std::size_t slots) {
   check_pow2(slots, "slot count");
-  if (needed == 0 || windows == 0 || period == 0 || period > slots || needed > slots || windows > slots)
-    throw InputError("he: replication layout: empty windows, or a period or window above the slot count");
+  if (needed == 0 || windows == 0 || period == 0 || period > slots || needed > slots ||
+      windows > slots)
+    throw InputError(
+        "he: replication layout: empty windows, or a period or window above the slot count");
   ReplicationLayout l;
   l.period = period;
   l.slots = slots;
@@ -530,7 +357,8 @@ Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& e
   const std::size_t S = enc.slots(), C = layout.period;
   if (layout.slots != S || layout.copies == 0 || layout.windows * layout.stride() > S)
     throw InputError("he: the replication layout does not match the ciphertext's slots");
-  if (keep.size() != C) throw InputError("he: replication needs a keep vector of the period's length");
+  if (keep.size() != C)
+    throw InputError("he: replication needs a keep vector of the period's length");
   std::vector<double> keep_slots(S, 0.0);
   for (std::size_t q = 0; q < layout.windows; ++q) {
     const std::size_t source = q * layout.stride() + layout.source_block() * C;
@@ -540,7 +368,8 @@ Ciphertext enforce_replication(const ckks::Evaluator& ev, const ckks::Encoder& e
   if (rescale) {
     one = multiply_vector(ev, enc, ct, keep_slots);
   } else {
-    if (ct.level == 0) throw ParameterError("he: replication needs a level; the ciphertext is at 0");
+    if (ct.level == 0)
+      throw ParameterError("he: replication needs a level; the ciphertext is at 0");
     const double q = static_cast<double>(ev.context().modulus(ct.level).value());
     one = ev.multiply_plain(ct, enc.encode(keep_slots, q, ct.level));
   }

@@ -76,10 +76,10 @@ struct MatVecOptions {
   // Slots per query window with queries > 1: 0 = the minimum rows + C - 1; a
   // larger value (e.g. ReplicationLayout::stride()) must still fit the slots.
   std::size_t query_stride = 0;
-  // Replication period C: 0 = bit_ceil(cols). Any C >= cols (e.g. cols itself: C diagonals instead of
-  // bit_ceil(cols)) is valid when x is replicated only across a window of rows + C - 1 slots, not
-  // cyclically over all slots (enforce_replication's layout): needs one block, no fold and
-  // rows + C - 1 <= slots.
+  // Replication period C: 0 = bit_ceil(cols). Any C >= cols (e.g. cols itself: C diagonals instead
+  // of bit_ceil(cols)) is valid when x is replicated only across a window of rows + C - 1 slots,
+  // not cyclically over all slots (enforce_replication's layout): needs one block, no fold and rows
+  // + C - 1 <= slots.
   std::size_t period = 0;
   double hoisted_cost = 0.55;  // cost of a hoisted rotation relative to a full one (cost model)
   double ptmult_cost = 0.02;   // cost of a plaintext multiplication relative to a rotation
@@ -144,6 +144,17 @@ class MatVecOperator {
                  DiagonalCache cache = DiagonalCache::coefficients,
                  bool pending_input_rescale = false);
 
+  /// Batched plans with a different matrix per query window (e.g. one per
+  /// chemical element): `matrices` holds K row-major rows x cols matrices one
+  /// after another and query q uses matrix query_matrix[q] (< K), or none (its
+  /// outputs are 0) when query_matrix[q] == kNoMatrix. query_matrix has
+  /// plan.queries entries.
+  static constexpr std::size_t kNoMatrix = static_cast<std::size_t>(-1);
+  MatVecOperator(std::shared_ptr<const ckks::Encoder> encoder, MatVecPlan plan,
+                 std::span<const double> matrices, std::vector<std::size_t> query_matrix,
+                 std::size_t level, DiagonalCache cache = DiagonalCache::coefficients,
+                 bool pending_input_rescale = false);
+
   const MatVecPlan& plan() const { return plan_; }
   std::size_t level() const { return level_; }
   /// Levels apply() consumes: plan().depth(), + 1 with a pending input rescale.
@@ -162,7 +173,9 @@ class MatVecOperator {
 
   std::shared_ptr<const ckks::Encoder> encoder_;
   MatVecPlan plan_;
-  std::vector<double> matrix_;  // rows x cols, row-major
+  void prepare();
+  std::vector<double> matrix_;             // rows x cols, row-major (K of them with query_matrix_)
+  std::vector<std::size_t> query_matrix_;  // per query window: index into matrix_, or kNoMatrix
   std::size_t level_ = 0;
   double pt_scale_ = 0;
   DiagonalCache cache_mode_;
@@ -173,6 +186,13 @@ class MatVecOperator {
 };
 
 // ---------------------------------------------------------------- slot helpers
+
+/// out[s] = sum_{k < count} ct[s + k*unit] (indices mod slots; unit may be
+/// negative) for count of the form 2^a or 2^a + 2^b: a + 1 rotations at most
+/// (strided_sum_steps). Depth 0. sum_slots is unit 1, replicate unit -period.
+ckks::Ciphertext strided_sum(const ckks::Evaluator& ev, const ckks::Ciphertext& ct,
+                             std::size_t count, long long unit, const ckks::GaloisKeys& gk);
+std::vector<int> strided_sum_steps(std::size_t count, long long unit, std::size_t slots);
 
 /// out[s] = sum_{k < block} ct[s + k] (indices mod slots): every slot that
 /// starts a block holds that block's sum; block = slots sums everything (each
@@ -204,9 +224,9 @@ std::vector<int> replicate_steps(std::size_t period, std::size_t copies, std::si
 /// copies of the form 2^a or 2^a + 2^b (b < a), so that the copies are made by
 /// a doubling left rotations by C*2^t (t < a) and one more: by C for 2^a + 1,
 /// by C*2^a for 2^a + 2^b (a + 1 Galois keys at most). Rounding the needed
-/// blocks up to such a form wastes at most a third of a window. The source block is the LAST block of each window and the copies
-/// spread to its left, so no window writes into its neighbour. (A window
-/// can thus need more slots than rows + C - 1: callers size the ring for
+/// blocks up to such a form wastes at most a third of a window. The source block is the LAST block
+/// of each window and the copies spread to its left, so no window writes into its neighbour. (A
+/// window can thus need more slots than rows + C - 1: callers size the ring for
 /// plan_replication(...).stride().)
 struct ReplicationLayout {
   std::size_t period = 0;   // C

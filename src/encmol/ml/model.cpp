@@ -1,5 +1,6 @@
 #include "encmol/ml/model.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -26,11 +27,16 @@ std::string lower(std::string_view s) {
 
 std::string_view to_string(ModelFamily family) {
   switch (family) {
-    case ModelFamily::GlobalKrr: return "krr";
-    case ModelFamily::LocalKrr: return "local-krr";
-    case ModelFamily::RandomFeatures: return "rf";
-    case ModelFamily::Quadratic: return "quadratic";
-    case ModelFamily::Network: return "nn";
+    case ModelFamily::GlobalKrr:
+      return "krr";
+    case ModelFamily::LocalKrr:
+      return "local-krr";
+    case ModelFamily::RandomFeatures:
+      return "rf";
+    case ModelFamily::Quadratic:
+      return "quadratic";
+    case ModelFamily::Network:
+      return "nn";
   }
   return "unknown";
 }
@@ -42,25 +48,29 @@ ModelFamily parse_model_family(std::string_view name) {
   if (n == "rf" || n == "random-features") return ModelFamily::RandomFeatures;
   if (n == "quadratic") return ModelFamily::Quadratic;
   if (n == "nn" || n == "network") return ModelFamily::Network;
-  throw InputError("unknown model family '" + std::string(name) +
-                   "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel), 'rf' "
-                   "(random features of the local kernel), 'quadratic' (quadratic atomic model) or 'nn' "
-                   "(HE-friendly atomic network)");
+  throw InputError(
+      "unknown model family '" + std::string(name) +
+      "': use 'krr' (global kernel ridge regression), 'local-krr' (local atomic kernel), 'rf' "
+      "(random features of the local kernel), 'quadratic' (quadratic atomic model) or 'nn' "
+      "(HE-friendly atomic network)");
 }
 
 ModelFamily Model::family() const {
-  return std::visit(Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
-                               [](const LocalKrr&) { return ModelFamily::LocalKrr; },
-                               [](const RandomFeatureModel&) { return ModelFamily::RandomFeatures; },
-                               [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; },
-                               [](const AtomicNetwork&) { return ModelFamily::Network; }},
-                    body);
+  return std::visit(
+      Overloaded{[](const GlobalKrr&) { return ModelFamily::GlobalKrr; },
+                 [](const LocalKrr&) { return ModelFamily::LocalKrr; },
+                 [](const RandomFeatureModel&) { return ModelFamily::RandomFeatures; },
+                 [](const QuadraticAtomicModel&) { return ModelFamily::Quadratic; },
+                 [](const AtomicNetwork&) { return ModelFamily::Network; }},
+      body);
 }
 
 const GlobalKrr& Model::global_krr() const {
   if (const auto* p = std::get_if<GlobalKrr>(&body)) return *p;
-  throw ParameterError("this operation supports global kernel ridge regression models only; the model is of family '" +
-                       std::string(to_string(family())) + "'");
+  throw ParameterError(
+      "this operation supports global kernel ridge regression models only; the model is of family "
+      "'" +
+      std::string(to_string(family())) + "'");
 }
 
 GlobalKrr& Model::global_krr() {
@@ -78,7 +88,8 @@ void Model::validate() const {
     if (!std::isfinite(v) || !(v > 0)) fail("label scales must be finite and > 0");
   }
   if (baseline.mean.size() != t) fail("baseline mean does not match the targets");
-  if (baseline.per_element && baseline.elements.empty()) fail("per-element baseline without elements");
+  if (baseline.per_element && baseline.elements.empty())
+    fail("per-element baseline without elements");
   if (baseline.per_element &&
       (baseline.coefficients.rows() != static_cast<Eigen::Index>(baseline.elements.size()) ||
        baseline.coefficients.cols() != t)) {
@@ -90,31 +101,43 @@ void Model::validate() const {
   baseline.delta.validate(targets.size());
   if (atom_projection.active()) {
     if (!representation.is_atomic()) fail("an atom projection needs an atomic representation");
-    if (atom_projection.input_dimension != representation.atom_dimension()) fail("the atom projection's input size differs from the representation's");
+    if (atom_projection.input_dimension != representation.atom_dimension())
+      fail("the atom projection's input size differs from the representation's");
     atom_projection.validate(representation.elements());
   }
-  std::visit(Overloaded{[&](const GlobalKrr& k) {
-                          k.validate(representation.dimension(), targets.size());
-                          if (k.training_size() != info.training_size) fail("training size does not match the weights");
-                        },
-                        [&](const LocalKrr& k) {
-                          if (!representation.is_atomic()) fail("a local kernel model needs an atomic representation");
-                          k.validate(atom_input_dimension(), targets.size(), representation.elements());
-                          if (k.training_size() != info.training_size) fail("training size does not match the weights");
-                        },
-                        [&](const RandomFeatureModel& f) {
-                          if (!representation.is_atomic()) fail("a random-feature model needs an atomic representation");
-                          f.validate(atom_input_dimension(), targets.size(), representation.elements());
-                        },
-                        [&](const QuadraticAtomicModel& q) {
-                          if (!representation.is_atomic()) fail("a quadratic atomic model needs an atomic representation");
-                          q.validate(atom_input_dimension(), targets.size(), representation.elements());
-                        },
-                        [&](const AtomicNetwork& n) {
-                          if (!representation.is_atomic()) fail("an atomic network needs an atomic representation");
-                          n.validate(atom_input_dimension(), targets.size(), representation.elements());
-                        }},
-             body);
+  if (!atom_frame.empty()) {
+    if (!representation.is_atomic()) fail("an atom frame needs an atomic representation");
+    atom_frame.validate(atom_input_dimension(), representation.elements());
+  }
+  std::visit(
+      Overloaded{[&](const GlobalKrr& k) {
+                   k.validate(representation.dimension(), targets.size());
+                   if (k.training_size() != info.training_size)
+                     fail("training size does not match the weights");
+                 },
+                 [&](const LocalKrr& k) {
+                   if (!representation.is_atomic())
+                     fail("a local kernel model needs an atomic representation");
+                   k.validate(atom_input_dimension(), targets.size(), representation.elements());
+                   if (k.training_size() != info.training_size)
+                     fail("training size does not match the weights");
+                 },
+                 [&](const RandomFeatureModel& f) {
+                   if (!representation.is_atomic())
+                     fail("a random-feature model needs an atomic representation");
+                   f.validate(atom_input_dimension(), targets.size(), representation.elements());
+                 },
+                 [&](const QuadraticAtomicModel& q) {
+                   if (!representation.is_atomic())
+                     fail("a quadratic atomic model needs an atomic representation");
+                   q.validate(atom_input_dimension(), targets.size(), representation.elements());
+                 },
+                 [&](const AtomicNetwork& n) {
+                   if (!representation.is_atomic())
+                     fail("an atomic network needs an atomic representation");
+                   n.validate(atom_input_dimension(), targets.size(), representation.elements());
+                 }},
+      body);
 }
 
 Eigen::MatrixXd Model::predict(const std::vector<chem::Molecule>& molecules) const {
@@ -165,7 +188,8 @@ std::string Model::describe() const {
     s += "delta (computed by whoever predicts, added back):";
     for (std::size_t t = 0; t < targets.size(); ++t) {
       std::snprintf(buf, sizeof(buf), " %s <- %s x %.10g", targets[t].c_str(),
-                    std::string(to_string(baseline.delta.sources[t])).c_str(), baseline.delta.factors[t]);
+                    std::string(to_string(baseline.delta.sources[t])).c_str(),
+                    baseline.delta.factors[t]);
       s += buf;
     }
     s += "\n";
@@ -180,12 +204,15 @@ std::string Model::describe() const {
   }
   s += "data set: " + (info.dataset.empty() ? std::string("(not recorded)") : info.dataset) + "\n";
   if (info.folds > 0) {
-    std::snprintf(buf, sizeof(buf), "hyper-parameters: %u-fold cross-validation, seed %llu, CV score %.6g\n",
+    std::snprintf(buf, sizeof(buf),
+                  "hyper-parameters: %u-fold cross-validation, seed %llu, CV score %.6g\n",
                   info.folds, static_cast<unsigned long long>(info.seed), info.cv_score);
   } else if (family() == ModelFamily::Network) {
     // The nn trainer holds back a seeded validation split (early stopping,
     // architecture grid); its score is stored where a CV score would be.
-    std::snprintf(buf, sizeof(buf), "training: Adam with early stopping on a validation split, seed %llu, validation score %.6g\n",
+    std::snprintf(buf, sizeof(buf),
+                  "training: Adam with early stopping on a validation split, seed %llu, validation "
+                  "score %.6g\n",
                   static_cast<unsigned long long>(info.seed), info.cv_score);
   } else {
     std::snprintf(buf, sizeof(buf), "hyper-parameters: fixed, seed %llu\n",
@@ -228,7 +255,10 @@ nlohmann::json Model::describe_json() const {
   nlohmann::json ts = nlohmann::json::array();
   for (std::size_t t = 0; t < targets.size(); ++t) {
     const auto ti = static_cast<Eigen::Index>(t);
-    ts.push_back({{"name", targets[t]}, {"unit", units[t]}, {"mean", baseline.mean(ti)}, {"label_scale", label_scale[t]}});
+    ts.push_back({{"name", targets[t]},
+                  {"unit", units[t]},
+                  {"mean", baseline.mean(ti)},
+                  {"label_scale", label_scale[t]}});
   }
   j["targets"] = ts;
   j["provenance"] = {{"dataset", info.dataset},

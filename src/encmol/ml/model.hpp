@@ -14,20 +14,20 @@
 // need is a public member.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
-#include <Eigen/Core>
-#include <nlohmann/json.hpp>
-
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
-#include "encmol/ml/atomic_pca.hpp"
+#include "encmol/ml/atom_frame.hpp"
 #include "encmol/ml/atomic_network.hpp"
+#include "encmol/ml/atomic_pca.hpp"
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/global_krr.hpp"
 #include "encmol/ml/local_krr.hpp"
@@ -37,7 +37,13 @@
 namespace encmol::ml {
 
 /// Model families (the CLI's `--family`). The value is stored in model files.
-enum class ModelFamily : std::uint8_t { GlobalKrr = 1, LocalKrr = 2, RandomFeatures = 3, Network = 4, Quadratic = 5 };
+enum class ModelFamily : std::uint8_t {
+  GlobalKrr = 1,
+  LocalKrr = 2,
+  RandomFeatures = 3,
+  Network = 4,
+  Quadratic = 5
+};
 
 /// "krr", "local-krr", "rf", "nn", "quadratic".
 std::string_view to_string(ModelFamily family);
@@ -46,16 +52,17 @@ ModelFamily parse_model_family(std::string_view name);
 
 /// Where a model came from (for `encmol info` and reproducibility).
 struct TrainingInfo {
-  std::string dataset;            // data set name or path given at training
-  std::uint64_t seed = 0;         // seed of the CV folds / splits
-  std::uint32_t folds = 0;        // CV folds (0 = hyper-parameters were fixed)
-  double cv_score = 0.0;          // CV mean of MAE / label_scale over targets (0 if none)
-  std::string encmol_version;     // version of encmol that trained the model
+  std::string dataset;              // data set name or path given at training
+  std::uint64_t seed = 0;           // seed of the CV folds / splits
+  std::uint32_t folds = 0;          // CV folds (0 = hyper-parameters were fixed)
+  double cv_score = 0.0;            // CV mean of MAE / label_scale over targets (0 if none)
+  std::string encmol_version;       // version of encmol that trained the model
   std::uint64_t training_size = 0;  // molecules the model was fitted on
 };
 
 struct Model {
-  using Body = std::variant<GlobalKrr, LocalKrr, RandomFeatureModel, QuadraticAtomicModel, AtomicNetwork>;
+  using Body =
+      std::variant<GlobalKrr, LocalKrr, RandomFeatureModel, QuadraticAtomicModel, AtomicNetwork>;
 
   chem::RepresentationSpec representation;
   std::vector<std::string> targets;  // property names, one per output column
@@ -64,6 +71,10 @@ struct Model {
   /// Atomic families: optional per-element PCA applied to every atom vector
   /// before the body sees it (inactive = the representation's own vectors).
   AtomicPca atom_projection;
+  /// Atomic families: the training atoms' per-element frame (center, scale,
+  /// radius) of the vectors the body sees (atom_frame.hpp); the encrypted plan
+  /// bounds its values with it. Empty when unknown (before format 4, global families).
+  AtomFrame atom_frame;
   /// Standard deviation of the training labels after the baseline, per target.
   /// Used to compare errors of targets with different units (CV score) and by
   /// the secure layer to express error budgets relative to the label spread.
@@ -79,7 +90,9 @@ struct Model {
   /// when atom_projection is active. Throws InputError like predict.
   chem::AtomicFeatures atom_inputs(const std::vector<chem::Molecule>& molecules) const;
   /// Values per atom the body sees.
-  std::size_t atom_input_dimension() const { return atom_projection.output_dimension(representation.atom_dimension()); }
+  std::size_t atom_input_dimension() const {
+    return atom_projection.output_dimension(representation.atom_dimension());
+  }
 
   /// The global-KRR body; ParameterError naming the family when the model is
   /// of another family (for code that only handles global KRR).

@@ -30,13 +30,16 @@ Baseline read_baseline(core::ByteReader& r, std::size_t t) {
   if (per_element > 1) r.fail("baseline flag must be 0 or 1, got " + std::to_string(per_element));
   b.per_element = per_element == 1;
   b.mean.resize(static_cast<Eigen::Index>(t));
-  for (std::size_t k = 0; k < t; ++k) b.mean(static_cast<Eigen::Index>(k)) = r.finite_f64("baseline mean");
+  for (std::size_t k = 0; k < t; ++k)
+    b.mean(static_cast<Eigen::Index>(k)) = r.finite_f64("baseline mean");
   if (b.per_element) {
     const std::size_t e = r.count("baseline element", chem::kMaxAtomicNumber, 4);
     for (std::size_t k = 0; k < e; ++k) {
       const std::uint32_t z = r.u32();
-      if (!chem::is_known_element(static_cast<int>(z))) r.fail("baseline element " + std::to_string(z) + " is not an element");
-      if (k > 0 && static_cast<int>(z) <= b.elements.back()) r.fail("baseline elements are not strictly ascending");
+      if (!chem::is_known_element(static_cast<int>(z)))
+        r.fail("baseline element " + std::to_string(z) + " is not an element");
+      if (k > 0 && static_cast<int>(z) <= b.elements.back())
+        r.fail("baseline elements are not strictly ascending");
       b.elements.push_back(static_cast<int>(z));
     }
     read_matrix_rows(r, b.coefficients, e, t, "baseline coefficient");
@@ -73,7 +76,8 @@ Model decode_v1(core::ByteReader& r) {
   krr.kernel.gamma = r.finite_f64("kernel gamma");
   krr.kernel.coef0 = r.finite_f64("kernel coef0");
   const std::uint32_t degree = r.u32();
-  if (degree < 1 || degree > 16) r.fail("kernel degree " + std::to_string(degree) + " outside 1..16");
+  if (degree < 1 || degree > 16)
+    r.fail("kernel degree " + std::to_string(degree) + " outside 1..16");
   krr.kernel.degree = static_cast<int>(degree);
   try {
     krr.kernel.validate();
@@ -96,10 +100,12 @@ Model decode_v1(core::ByteReader& r) {
   const std::uint64_t d = r.u64();
   if (d != m.representation.dimension()) {
     r.fail("training representations have " + std::to_string(d) +
-           " values each but the representation spec has " + std::to_string(m.representation.dimension()));
+           " values each but the representation spec has " +
+           std::to_string(m.representation.dimension()));
   }
   if (n == 0) r.fail("model has no training molecules");
-  read_matrix_rows(r, krr.training_features, n, static_cast<std::size_t>(d), "training representation");
+  read_matrix_rows(r, krr.training_features, n, static_cast<std::size_t>(d),
+                   "training representation");
   read_matrix_rows(r, krr.alpha, n, t, "alpha");
   read_provenance(r, m.info);
   m.info.training_size = n;
@@ -131,6 +137,7 @@ core::Bytes encode_model(const Model& model) {
   write_baseline(w, model.baseline);
   model.baseline.delta.write(w);
   model.atom_projection.write(w);
+  model.atom_frame.write(w);
   std::visit([&](const auto& body) { body.write(w); }, model.body);
   w.string(model.info.dataset);
   w.u64(model.info.seed);
@@ -141,12 +148,14 @@ core::Bytes encode_model(const Model& model) {
   return w.take();
 }
 
-Model decode_model(std::span<const std::uint8_t> payload, const std::string& context, std::uint32_t version) {
+Model decode_model(std::span<const std::uint8_t> payload, const std::string& context,
+                   std::uint32_t version) {
   core::ByteReader r(payload, context);
   if (version == 1) return decode_v1(r);
   if (version < 2 || version > kModelFormatVersion) {
-    r.fail("model format version " + std::to_string(version) + " is not supported (this encmol reads 1 to " +
-           std::to_string(kModelFormatVersion) + ")");
+    r.fail("model format version " + std::to_string(version) +
+           " is not supported (this encmol reads 1 to " + std::to_string(kModelFormatVersion) +
+           ")");
   }
   Model m;
   const std::uint8_t family = r.u8();
@@ -161,26 +170,33 @@ Model decode_model(std::span<const std::uint8_t> payload, const std::string& con
   m.baseline = read_baseline(r, t);
   m.baseline.delta = DeltaBaseline::read(r, t);
   if (version >= 3) {
-    m.atom_projection = AtomicPca::read(r, m.representation.is_atomic() ? m.representation.atom_dimension() : 0);
+    m.atom_projection =
+        AtomicPca::read(r, m.representation.is_atomic() ? m.representation.atom_dimension() : 0);
   }
+  if (version >= 4)
+    m.atom_frame = AtomFrame::read(r, m.representation.is_atomic() ? m.atom_input_dimension() : 0);
   switch (family) {
     case static_cast<std::uint8_t>(ModelFamily::GlobalKrr):
       m.body = GlobalKrr::read(r, m.representation.dimension(), t);
       break;
     case static_cast<std::uint8_t>(ModelFamily::LocalKrr):
-      if (!m.representation.is_atomic()) r.fail("a local kernel model needs an atomic representation");
+      if (!m.representation.is_atomic())
+        r.fail("a local kernel model needs an atomic representation");
       m.body = LocalKrr::read(r, m.atom_input_dimension(), t, version);
       break;
     case static_cast<std::uint8_t>(ModelFamily::RandomFeatures):
-      if (!m.representation.is_atomic()) r.fail("a random-feature model needs an atomic representation");
+      if (!m.representation.is_atomic())
+        r.fail("a random-feature model needs an atomic representation");
       m.body = RandomFeatureModel::read(r, m.atom_input_dimension(), t);
       break;
     case static_cast<std::uint8_t>(ModelFamily::Quadratic):
-      if (!m.representation.is_atomic()) r.fail("a quadratic atomic model needs an atomic representation");
+      if (!m.representation.is_atomic())
+        r.fail("a quadratic atomic model needs an atomic representation");
       m.body = QuadraticAtomicModel::read(r, m.atom_input_dimension(), t);
       break;
     case static_cast<std::uint8_t>(ModelFamily::Network):
-      if (!m.representation.is_atomic()) r.fail("an atomic network model needs an atomic representation");
+      if (!m.representation.is_atomic())
+        r.fail("an atomic network model needs an atomic representation");
       m.body = AtomicNetwork::read(r, m.atom_input_dimension(), t);
       break;
     default:
@@ -198,8 +214,8 @@ void save_model_file(const std::filesystem::path& path, const Model& model) {
 }
 
 Model load_model_file(const std::filesystem::path& path) {
-  const auto loaded =
-      core::load_envelope_file(path, kModelKind, kModelFormatVersion, "model file", kMaxModelFileBytes);
+  const auto loaded = core::load_envelope_file(path, kModelKind, kModelFormatVersion, "model file",
+                                               kMaxModelFileBytes);
   return decode_model(loaded.payload, path.string(), loaded.version);
 }
 

@@ -59,15 +59,15 @@ namespace encmol::ml {
 struct Model;
 
 inline constexpr core::Kind kModelKind = core::make_kind("MODL");
-inline constexpr std::uint32_t kModelFormatVersion = 3;
+inline constexpr std::uint32_t kModelFormatVersion = 4;
 /// Largest model file read (training representations dominate: 8 GiB holds
 /// e.g. 100k molecules x 10k values).
 inline constexpr std::uint64_t kMaxModelFileBytes = std::uint64_t{8} << 30;
 
 /// Payload bytes of a model (validated first; ParameterError if inconsistent).
 core::Bytes encode_model(const Model& model);
-/// Parses a payload of format `version` (1, 2 or 3); `context` (file name)
-/// prefixes FormatError messages.
+/// Parses a payload of format `version` (1 to kModelFormatVersion; 4 added the atom frame);
+/// `context` (file name) prefixes FormatError messages.
 Model decode_model(std::span<const std::uint8_t> payload, const std::string& context,
                    std::uint32_t version = kModelFormatVersion);
 

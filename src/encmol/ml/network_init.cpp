@@ -1,14 +1,14 @@
 #include "encmol/ml/network_init.hpp"
 
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 
-#include <Eigen/Cholesky>
-#include <Eigen/Eigenvalues>
-
 #include "encmol/core/error.hpp"
+#include "encmol/ml/atom_frame.hpp"
 #include "encmol/ml/linalg.hpp"
 #include "encmol/ml/network_training.hpp"
 
@@ -30,18 +30,21 @@ double NormalSampler::operator()() {
     return spare_;
   }
   auto uniform = [&] { return (static_cast<double>(rng_() >> 11) + 0.5) * 0x1.0p-53; };  // (0, 1)
-  const double r = std::sqrt(-2.0 * std::log(uniform())), theta = 2.0 * std::numbers::pi * uniform();
+  const double r = std::sqrt(-2.0 * std::log(uniform())),
+               theta = 2.0 * std::numbers::pi * uniform();
   spare_ = r * std::sin(theta);
   has_spare_ = true;
   return r * std::cos(theta);
 }
 
-AtomicNetwork initial_network(const chem::AtomicFeatures& atoms, std::size_t targets, const NetworkOptions& options) {
+AtomicNetwork initial_network(const chem::AtomicFeatures& atoms, std::size_t targets,
+                              const NetworkOptions& options) {
   options.validate();
   atoms.validate();
   if (atoms.atom_count() == 0) throw ParameterError("network training: no atoms");
   if (targets < 1 || targets > kMaxNetworkTargets) {
-    throw ParameterError("network training needs 1.." + std::to_string(kMaxNetworkTargets) + " targets");
+    throw ParameterError("network training needs 1.." + std::to_string(kMaxNetworkTargets) +
+                         " targets");
   }
   AtomicNetwork net;
   net.depth = options.depth;
@@ -52,8 +55,8 @@ AtomicNetwork initial_network(const chem::AtomicFeatures& atoms, std::size_t tar
   std::sort(elements.begin(), elements.end());
   elements.erase(std::unique(elements.begin(), elements.end()), elements.end());
 
-  const auto d = static_cast<Eigen::Index>(atoms.dimension()), w = static_cast<Eigen::Index>(options.width),
-             t = static_cast<Eigen::Index>(targets);
+  const auto d = static_cast<Eigen::Index>(atoms.dimension()),
+             w = static_cast<Eigen::Index>(options.width), t = static_cast<Eigen::Index>(targets);
   NormalSampler normal(options.seed);
   auto random = [&](Eigen::Index rows, Eigen::Index cols, double sd) {
     Eigen::MatrixXd m(rows, cols);
@@ -61,27 +64,14 @@ AtomicNetwork initial_network(const chem::AtomicFeatures& atoms, std::size_t tar
       for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = sd * normal();
     return m;
   };
-  for (int z : elements) {
+  // Two-pass mean and standard deviation over each element's atoms, in atom order.
+  const AtomFrame standardization = AtomFrame::fit(atoms, elements, kScaleFloor);
+  for (std::size_t k = 0; k < elements.size(); ++k) {
+    const int z = elements[k];
     ElementNetwork e;
     e.element = z;
-    // Two-pass mean and standard deviation over the element's atoms, in atom order.
-    e.mean = Eigen::VectorXd::Zero(d);
-    Eigen::VectorXd var = Eigen::VectorXd::Zero(d);
-    std::size_t n = 0;
-    for (std::size_t a = 0; a < atoms.atom_count(); ++a) {
-      if (atoms.charges[a] != z) continue;
-      e.mean += atoms.values.row(static_cast<Eigen::Index>(a)).transpose();
-      ++n;
-    }
-    e.mean /= static_cast<double>(n);
-    for (std::size_t a = 0; a < atoms.atom_count(); ++a) {
-      if (atoms.charges[a] != z) continue;
-      var += (atoms.values.row(static_cast<Eigen::Index>(a)).transpose() - e.mean).array().square().matrix();
-    }
-    e.scale = (var / static_cast<double>(n)).cwiseSqrt();
-    const double rms = std::sqrt(e.scale.squaredNorm() / static_cast<double>(std::max<Eigen::Index>(d, 1)));
-    const double floor = rms > 0 ? kScaleFloor * rms : 1.0;
-    e.scale = e.scale.cwiseMax(floor);
+    e.mean = standardization.elements[k].center;
+    e.scale = standardization.elements[k].scale;
 
     e.w0 = random(w, d, 1.0 / std::sqrt(static_cast<double>(std::max<Eigen::Index>(d, 1))));
     e.b0 = Eigen::VectorXd::Zero(w);
@@ -106,7 +96,8 @@ void principal_first_layer(AtomicNetwork& network, const NetworkData& data) {
     if (n < 2 || z.rows() == 0) continue;
     const std::size_t stride = (n + kPrincipalSample - 1) / kPrincipalSample;
     Eigen::MatrixXd sample(z.rows(), static_cast<Eigen::Index>((n + stride - 1) / stride));
-    for (Eigen::Index j = 0; j < sample.cols(); ++j) sample.col(j) = z.col(j * static_cast<Eigen::Index>(stride));
+    for (Eigen::Index j = 0; j < sample.cols(); ++j)
+      sample.col(j) = z.col(j * static_cast<Eigen::Index>(stride));
     const Eigen::VectorXd mean = sample.rowwise().mean();
     sample.colwise() -= mean;
     Eigen::MatrixXd cov(z.rows(), z.rows());
@@ -125,12 +116,14 @@ void principal_first_layer(AtomicNetwork& network, const NetworkData& data) {
   }
 }
 
-double ridge_output_layer(AtomicNetwork& network, const NetworkData& data, const std::vector<std::size_t>& train,
+double ridge_output_layer(AtomicNetwork& network, const NetworkData& data,
+                          const std::vector<std::size_t>& train,
                           const std::vector<std::size_t>& validation, const Eigen::MatrixXd& labels,
                           const Eigen::RowVectorXd& inv_scale, BatchEvaluator& evaluator) {
   auto gather = [&](const std::vector<std::size_t>& rows) {
     Eigen::MatrixXd y(static_cast<Eigen::Index>(rows.size()), labels.cols());
-    for (std::size_t i = 0; i < rows.size(); ++i) y.row(static_cast<Eigen::Index>(i)) = labels.row(static_cast<Eigen::Index>(rows[i]));
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      y.row(static_cast<Eigen::Index>(i)) = labels.row(static_cast<Eigen::Index>(rows[i]));
     return y;
   };
   // The skip is still 0 here, so the labels are all V and beta have to fit.
@@ -140,7 +133,8 @@ double ridge_output_layer(AtomicNetwork& network, const NetworkData& data, const
   Eigen::MatrixXd gram(f, f), rhs(f, y.cols());
   gemm_into(x, true, x, false, 0.0, gram);
   gemm_into(x, true, y, false, 0.0, rhs);
-  const double diagonal = std::max(gram.trace() / static_cast<double>(f), std::numeric_limits<double>::min());
+  const double diagonal =
+      std::max(gram.trace() / static_cast<double>(f), std::numeric_limits<double>::min());
 
   Eigen::MatrixXd x_val, y_val;
   if (!validation.empty()) {

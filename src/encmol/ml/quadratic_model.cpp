@@ -1,5 +1,6 @@
 #include "encmol/ml/quadratic_model.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -73,6 +74,30 @@ Eigen::MatrixXd QuadraticAtomicModel::predict(const chem::AtomicFeatures& atoms)
       },
       8);
   return out;
+}
+
+FoldedNetwork QuadraticAtomicModel::folded() const {
+  FoldedNetwork f;
+  f.power = 2;
+  const auto t = static_cast<Eigen::Index>(targets());
+  for (const ElementTerms& e : elements) {
+    const Eigen::Index d = e.linear.rows();
+    FoldedElementNetwork n;
+    n.element = e.z;
+    Eigen::MatrixXd hidden(t * d, d);
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(t, t * d);
+    for (Eigen::Index q = 0; q < t; ++q) {
+      const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(
+          e.quadratic[static_cast<std::size_t>(q)]);
+      hidden.middleRows(q * d, d) = es.eigenvectors().transpose();
+      out.block(q, q * d, 1, d) = es.eigenvalues().transpose();
+    }
+    n.input = {hidden, e.linear.transpose()};
+    n.mix = {{}, {out}};
+    n.bias = {Eigen::VectorXd::Zero(t * d), e.constant.transpose()};
+    f.networks.push_back(std::move(n));
+  }
+  return f;
 }
 
 void QuadraticAtomicModel::validate(std::size_t atom_dimension, std::size_t n_targets,

@@ -23,6 +23,7 @@
 
 #include "encmol/chem/atomic_features.hpp"
 #include "encmol/core/binary.hpp"
+#include "encmol/ml/network_fold.hpp"
 
 namespace encmol::ml {
 
@@ -46,6 +47,13 @@ struct QuadraticAtomicModel {
   /// element the model has no terms for contributes nothing (the
   /// representation spec refuses unknown elements before this).
   Eigen::MatrixXd predict(const chem::AtomicFeatures& atoms) const;
+
+  /// The same function as a one-hidden-layer square network (what the
+  /// encrypted evaluation runs): per target, H = V diag(lambda) V^T gives
+  /// x^T H x = sum_i lambda_i (v_i . x)^2, so input[0] stacks every target's
+  /// V^T (targets x d rows), mix[1][0] holds the lambdas, input[1] = g^T and
+  /// bias[1] = c. Exact up to the eigensolver's rounding.
+  FoldedNetwork folded() const;
 
   std::size_t targets() const {
     return elements.empty() ? 0 : static_cast<std::size_t>(elements.front().constant.size());

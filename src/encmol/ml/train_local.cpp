@@ -238,6 +238,7 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules,
   fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds,
                            fit.cv_score);
   model.atom_projection = std::move(fit.pca);
+  model.atom_frame = AtomFrame::fit(body.training_atoms, fit.spec.elements());
   model.body = std::move(body);
   model.validate();
   return result;
@@ -265,6 +266,7 @@ TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules,
   fill_common_model_fields(model, fit.spec, fit.labels, options, molecules.size(), fit.folds,
                            fit.cv_score);
   model.atom_projection = std::move(fit.pca);
+  model.atom_frame = AtomFrame::fit(fit.atoms, fit.spec.elements());
   model.body =
       QuadraticAtomicModel::from_dual(fit.atoms, fit.alpha, result.sigma, scale, fit.lambda);
   model.validate();

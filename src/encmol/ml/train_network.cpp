@@ -174,6 +174,7 @@ TrainResult train_network(const std::vector<chem::Molecule>& molecules,
   Model& model = result.model;
   fill_common_model_fields(model, spec, labels, options, molecules.size(), 0, score);
   model.atom_projection = std::move(pca);
+  model.atom_frame = AtomFrame::fit(atoms, spec.elements());
   model.body = std::move(best_network);
   model.validate();
   return result;
