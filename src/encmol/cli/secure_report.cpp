@@ -1,11 +1,13 @@
 #include "encmol/cli/secure_report.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <vector>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
-#include <fmt/format.h>
+#include "encmol/chem/elements.hpp"
 
 namespace encmol::cli {
 
@@ -19,8 +21,20 @@ std::string human_bytes(double b) {
 nlohmann::json plan_json(const secure::ModelCard& card) {
   const secure::Plan& p = card.plan;
   nlohmann::json j;
-  j["kernel"] = std::string(ml::to_string(p.kernel));
+  j["circuit"] = p.family == secure::PlanFamily::Atomic ? "atomic" : "kernel";
+  if (p.family == secure::PlanFamily::Atomic) {
+    j["power"] = p.atomic.power;
+    j["hidden"] = p.rows;
+    j["atom_windows"] = p.atomic.windows;
+    nlohmann::json capacity = nlohmann::json::object();
+    for (std::size_t e = 0; e < p.atomic.elements.size(); ++e)
+      capacity[std::string(chem::element_symbol(p.atomic.elements[e]))] = p.atomic.capacity[e];
+    j["atoms_per_element"] = capacity;
+  } else {
+    j["kernel"] = std::string(ml::to_string(p.kernel));
+  }
   j["representation"] = card.representation.describe();
+  j["baseline"] = card.delta.describe_json();
   j["training_size"] = p.training_size;
   j["dimension"] = p.dimension;
   j["ring_degree"] = p.params.n();
@@ -32,7 +46,9 @@ nlohmann::json plan_json(const secure::ModelCard& card) {
   j["galois_keys"] = p.galois_steps.size();
   j["queries_per_ciphertext"] = p.queries;
   j["max_query_norm"] = p.max_query_norm;
-  if (p.kernel == ml::KernelKind::Gaussian) {
+  if (p.family == secure::PlanFamily::Atomic) {
+    j["approximation"] = "none (exact)";
+  } else if (p.kernel == ml::KernelKind::Gaussian) {
     j["exp_interval"] = p.T;
     j["exp_degree"] = p.exp_degree;
     j["exp_squarings"] = p.exp_squarings;
@@ -59,7 +75,9 @@ nlohmann::json plan_json(const secure::ModelCard& card) {
 }
 
 namespace {
-int decimals(double step) { return std::max(0, static_cast<int>(std::lround(-std::log10(step)))); }
+int decimals(double step) {
+  return std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
+}
 std::string csv_name(const std::string& name) {
   if (name.find_first_of(",\"\n") == std::string::npos) return name;
   std::string out = "\"";
@@ -76,7 +94,9 @@ std::string predictions_csv(const secure::ModelCard& card, const secure::Predict
   for (Eigen::Index i = 0; i < p.values.rows(); ++i) {
     out << csv_name(p.names[static_cast<std::size_t>(i)]);
     for (Eigen::Index t = 0; t < p.values.cols(); ++t)
-      out << "," << fmt::format("{:.{}f}", p.values(i, t), decimals(card.plan.budget[static_cast<std::size_t>(t)].rounding_step));
+      out << ","
+          << fmt::format("{:.{}f}", p.values(i, t),
+                         decimals(card.plan.budget[static_cast<std::size_t>(t)].rounding_step));
     out << "\n";
   }
   return out.str();
@@ -93,7 +113,8 @@ nlohmann::json predictions_json(const secure::ModelCard& card, const secure::Pre
   for (Eigen::Index i = 0; i < p.values.rows(); ++i) {
     nlohmann::json r;
     r["name"] = p.names[static_cast<std::size_t>(i)];
-    for (Eigen::Index t = 0; t < p.values.cols(); ++t) r[card.targets[static_cast<std::size_t>(t)]] = p.values(i, t);
+    for (Eigen::Index t = 0; t < p.values.cols(); ++t)
+      r[card.targets[static_cast<std::size_t>(t)]] = p.values(i, t);
     rows.push_back(r);
   }
   j["predictions"] = rows;
@@ -105,10 +126,12 @@ PublishedFigures published_figures(std::size_t n_train) {
   const std::vector<double> ns{32, 512, 2048, 4096, 8192, 16384};
   const std::vector<double> p10{100.0 / 3600.0, 0.44, 1.8, 3.6, 7.2, 14.0};
   const std::vector<double> p26{0.085, 1.4, 5.5, 11.0, 22.0};
-  auto interp = [](double n, const std::vector<double>& xs, const std::vector<double>& ys, std::size_t count) {
+  auto interp = [](double n, const std::vector<double>& xs, const std::vector<double>& ys,
+                   std::size_t count) {
     if (n <= xs[0]) return ys[0];
     for (std::size_t i = 1; i < count; ++i)
-      if (n <= xs[i]) return ys[i - 1] + (ys[i] - ys[i - 1]) * (n - xs[i - 1]) / (xs[i] - xs[i - 1]);
+      if (n <= xs[i])
+        return ys[i - 1] + (ys[i] - ys[i - 1]) * (n - xs[i - 1]) / (xs[i] - xs[i - 1]);
     return ys[count - 1] * n / xs[count - 1];  // linear growth beyond the table
   };
   const double n = static_cast<double>(n_train);

@@ -1,12 +1,13 @@
 #include "encmol/secure/plan.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <sstream>
 
-#include <fmt/format.h>
-
+#include "encmol/chem/elements.hpp"
 #include "encmol/ckks/serialization.hpp"
 #include "encmol/core/error.hpp"
 #include "encmol/ml/model_file.hpp"
@@ -15,6 +16,8 @@ namespace encmol::secure {
 namespace {
 
 constexpr std::uint32_t kPlanFormat = 2;  // 2: layout enforcement, weights in leaves
+constexpr std::uint32_t kAtomicPlanFormat =
+    3;  // 3: + family and the atomic circuit (kernel plans stay 2)
 
 }  // namespace
 
@@ -23,7 +26,8 @@ constexpr std::uint32_t kPlanFormat = 2;  // 2: layout enforcement, weights in l
 void PlanOptions::validate() const {
   if (!(std::isfinite(tolerance) && tolerance >= 0))
     throw ParameterError("plan: --encrypted-tolerance must be a finite number >= 0");
-  if (tolerance == 0 && !(std::isfinite(relative_tolerance) && relative_tolerance > 0 && relative_tolerance < 1))
+  if (tolerance == 0 &&
+      !(std::isfinite(relative_tolerance) && relative_tolerance > 0 && relative_tolerance < 1))
     throw ParameterError("plan: the relative tolerance must lie in (0, 1)");
   if (!(std::isfinite(query_margin) && query_margin >= 0 && query_margin <= 10))
     throw ParameterError("plan: the query margin must lie in [0, 10]");
@@ -66,17 +70,19 @@ PlanOptions PlanOptions::read(core::ByteReader& in) {
 // ------------------------------------------------------------------ plan
 
 he::ReplicationLayout Plan::replication() const {
-  return he::plan_replication(rows + period - 1, period, queries, slots);
+  return he::plan_replication(rows + period - 1, period, windows_per_ciphertext(), slots);
 }
 
 he::MatVecPlan Plan::matvec_plan() const {
   he::MatVecOptions mo;
-  mo.queries = queries;
-  if (queries > 1) mo.query_stride = replication().stride();
+  mo.queries = windows_per_ciphertext();
+  if (mo.queries > 1) mo.query_stride = replication().stride();
   mo.period = period;  // exact: the server rebuilds the replicas, nothing wraps around the slots
-  // Baby step: a power of two near the time optimum sqrt(C / hoisted cost), so the giant step and the
-  // small baby steps are rotations the slot sums need anyway: every Galois key is ~1/30 of the bundle.
-  mo.baby = std::bit_floor(static_cast<std::size_t>(std::sqrt(static_cast<double>(period) / mo.hoisted_cost)));
+  // Baby step: a power of two near the time optimum sqrt(C / hoisted cost), so the giant step and
+  // the small baby steps are rotations the slot sums need anyway: every Galois key is ~1/30 of the
+  // bundle.
+  mo.baby = std::bit_floor(
+      static_cast<std::size_t>(std::sqrt(static_cast<double>(period) / mo.hoisted_cost)));
   mo.clean_output = true;
   mo.mask_allowed = false;
   mo.max_fold = 1;
@@ -85,35 +91,64 @@ he::MatVecPlan Plan::matvec_plan() const {
 
 std::string Plan::describe() const {
   std::ostringstream s;
-  s << "kernel " << ml::to_string(kernel) << ", " << training_size << " training points, " << dimension
-    << " features (" << period << " query values)";
-  if (!count_elements.empty()) s << ", baseline over " << count_elements.size() << " element counts";
-  s << "\n";
-  s << fmt::format("CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois keys\n",
-                   params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
-  s << fmt::format("packing: {} quer{} per ciphertext (stride {}), weighted sums over {} slots; the server "
-                   "rebuilds the {} replicas of each query itself\n",
-                   queries, queries == 1 ? "y" : "ies", query_stride, sum_block, replication().copies);
-  if (kernel == ml::KernelKind::Gaussian) {
-    s << fmt::format("exp(-t) on [0, {:.4g}]: degree {}, {} squaring(s), proven error {:.3g}\n", T, exp_degree,
-                     exp_squarings, exp_error);
-  } else if (degree > 1) {
-    s << fmt::format("(gamma <x, x_i> + c)^{} exactly, |gamma <x, x_i> + c| <= {:.4g}\n", degree, inner_bound);
+  if (family == PlanFamily::Atomic) {
+    s << fmt::format(
+        "atomic model, u^{} per atom: {} hidden values from {} values per atom, atoms of",
+        atomic.power, rows, dimension);
+    for (std::size_t e = 0; e < atomic.elements.size(); ++e)
+      s << fmt::format(" {}x{}", atomic.capacity[e], chem::element_symbol(atomic.elements[e]));
+    s << " per molecule (padded; no approximation: exact up to CKKS noise)\n";
+    s << fmt::format(
+        "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
+        "keys\n",
+        params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
+    s << fmt::format(
+        "packing: {} molecule{} per ciphertext, {} atom windows of {} slots each; the server "
+        "rebuilds "
+        "the {} replicas of each atom itself\n",
+        queries, queries == 1 ? "" : "s", atomic.windows, atomic.window_stride,
+        replication().copies);
+    s << fmt::format("noise flooding 2^{} x noise bound (std {:.3g})\n", flood_bits, flood_sigma);
+  } else {
+    s << "kernel " << ml::to_string(kernel) << ", " << training_size << " training points, "
+      << dimension << " features (" << period << " query values)";
+    if (!count_elements.empty())
+      s << ", baseline over " << count_elements.size() << " element counts";
+    s << "\n";
+    s << fmt::format(
+        "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
+        "keys\n",
+        params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
+    s << fmt::format(
+        "packing: {} quer{} per ciphertext (stride {}), weighted sums over {} slots; the server "
+        "rebuilds the {} replicas of each query itself\n",
+        queries, queries == 1 ? "y" : "ies", query_stride, sum_block, replication().copies);
+    if (kernel == ml::KernelKind::Gaussian) {
+      s << fmt::format("exp(-t) on [0, {:.4g}]: degree {}, {} squaring(s), proven error {:.3g}\n",
+                       T, exp_degree, exp_squarings, exp_error);
+    } else if (degree > 1) {
+      s << fmt::format("(gamma <x, x_i> + c)^{} exactly, |gamma <x, x_i> + c| <= {:.4g}\n", degree,
+                       inner_bound);
+    }
+    s << fmt::format(
+        "queries accepted up to |x| <= {:.6g}; noise flooding 2^{} x noise bound (std {:.3g})\n",
+        max_query_norm, flood_bits, flood_sigma);
   }
-  s << fmt::format("queries accepted up to |x| <= {:.6g}; noise flooding 2^{} x noise bound (std {:.3g})\n",
-                   max_query_norm, flood_bits, flood_sigma);
   for (std::size_t t = 0; t < budget.size(); ++t) {
     const auto& b = budget[t];
-    s << fmt::format("target {}: |enc - plain| <= {:.3g} (approximation {:.3g} + noise {:.3g} + flooding {:.3g}; "
-                     "tolerance {:.3g}, sum|alpha| {:.3g}); results rounded to {:g}\n",
-                     t, b.bound, b.approximation, b.noise, b.flooding, b.tolerance, b.sum_abs_alpha,
-                     b.rounding_step);
+    s << fmt::format(
+        "target {}: |enc - plain| <= {:.3g} (approximation {:.3g} + noise {:.3g} + flooding "
+        "{:.3g}; "
+        "tolerance {:.3g}, {} {:.3g}); results rounded to {:g}\n",
+        t, b.bound, b.approximation, b.noise, b.flooding, b.tolerance,
+        family == PlanFamily::Atomic ? "sum|weights|" : "sum|alpha|", b.sum_abs_alpha,
+        b.rounding_step);
   }
   return s.str();
 }
 
 void Plan::write(core::ByteWriter& out) const {
-  out.u32(kPlanFormat);
+  out.u32(family == PlanFamily::Kernel ? kPlanFormat : kAtomicPlanFormat);
   out.bytes(model_hash);
   options.write(out);
   out.u8(static_cast<std::uint8_t>(kernel));
@@ -161,14 +196,20 @@ void Plan::write(core::ByteWriter& out) const {
     out.f64(b.bound);
     out.f64(b.rounding_step);
   }
+  if (family != PlanFamily::Kernel) {
+    out.u8(static_cast<std::uint8_t>(family));
+    atomic.write(out);
+  }
 }
 
 Plan Plan::read(core::ByteReader& in) {
   const std::string& ctx = in.context();
-  if (const auto f = in.u32(); f != kPlanFormat)
-    throw FormatError(fmt::format("{}: plan format {} (this encmol reads format {}): ask the model owner for a card "
-                                  "made by this encmol version",
-                                  ctx, f, kPlanFormat));
+  const auto format = in.u32();
+  if (format != kPlanFormat && format != kAtomicPlanFormat)
+    throw FormatError(fmt::format(
+        "{}: plan format {} (this encmol reads formats {} and {}): ask the model owner for "
+        "a card made by this encmol version",
+        ctx, format, kPlanFormat, kAtomicPlanFormat));
   Plan p;
   auto mh = in.bytes(32);
   std::copy(mh.begin(), mh.end(), p.model_hash.begin());
@@ -210,7 +251,8 @@ Plan Plan::read(core::ByteReader& in) {
   const std::size_t ng = in.count("Galois steps", 4096, 8);
   for (std::size_t i = 0; i < ng; ++i) {
     const std::uint64_t g = in.u64();
-    if (g == 0 || g >= p.params.slots()) in.fail("plan: Galois step " + std::to_string(g) + " is out of range");
+    if (g == 0 || g >= p.params.slots())
+      in.fail("plan: Galois step " + std::to_string(g) + " is out of range");
     p.galois_steps.push_back(static_cast<int>(g));
   }
   p.flood_bits = static_cast<int>(in.u32());
@@ -231,28 +273,46 @@ Plan Plan::read(core::ByteReader& in) {
               " has a non-positive rounding step or tolerance, or a negative bound");
     p.budget.push_back(b);
   }
+  if (format == kAtomicPlanFormat) {
+    const auto fam = in.u8();
+    if (fam != static_cast<std::uint8_t>(PlanFamily::Atomic))
+      throw FormatError(ctx + ": plan: unknown circuit family " + std::to_string(fam));
+    p.family = PlanFamily::Atomic;
+    p.atomic = AtomicCircuit::read(in);
+  }
   // Shape checks: everything a client indexes with must be consistent.
   const std::size_t slots = p.params.slots();
-  const bool ok = p.slots == slots && p.targets == nb && p.targets >= 1 && p.dimension >= 1 &&
-                  p.dimension <= chem::kMaxRepresentationDimension && p.period >= p.dimension + 2 + ne &&
+  const bool atomic = p.family == PlanFamily::Atomic;
+  const bool period_ok = atomic ? p.period == p.dimension + 1 &&
+                                      p.atomic.window_stride >= p.rows + p.period - 1 &&
+                                      p.query_stride == p.atomic.windows * p.atomic.window_stride &&
+                                      p.atomic.window_sum <= p.atomic.window_stride &&
+                                      p.atomic.window_sum >= std::max(p.rows, p.period)
+                                : p.period >= p.dimension + 2 + ne;
+  const bool ok = period_ok && p.slots == slots && p.targets == nb && p.targets >= 1 &&
+                  p.dimension >= 1 && p.dimension <= chem::kMaxRepresentationDimension &&
                   p.period <= slots && p.queries >= 1 && p.query_stride >= 1 &&
                   p.query_stride <= slots && p.queries <= slots / p.query_stride &&  // no overflow
-                  p.targets <= p.query_stride && p.rows >= p.training_size && p.rows <= slots &&
-                  p.training_size >= 1 &&
-                  p.max_query_norm > 0 && p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
+                  p.targets <= p.query_stride && (atomic || p.rows >= p.training_size) &&
+                  p.rows <= slots && p.training_size >= 1 && p.max_query_norm > 0 &&
+                  p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
                   static_cast<std::size_t>(p.depth) <= p.params.max_level() && p.flood_sigma >= 0 &&
                   p.sum_block >= 1 && p.sum_block <= slots && he::is_two_power_sum(p.sum_block);
   if (!ok) throw FormatError(ctx + ": plan fields are inconsistent (corrupt or hostile file)");
   try {
     const he::ReplicationLayout layout = p.replication();
-    if (p.queries > 1 && p.query_stride != layout.stride()) throw InputError("query stride");
+    if (atomic ? layout.stride() != p.atomic.window_stride
+               : p.queries > 1 && p.query_stride != layout.stride())
+      throw InputError("query stride");
   } catch (const InputError&) {
-    throw FormatError(ctx + ": plan: the query windows do not fit the slots (corrupt or hostile file)");
+    throw FormatError(ctx +
+                      ": plan: the query windows do not fit the slots (corrupt or hostile file)");
   }
   for (double w : p.weight_scale)
     if (!(std::isfinite(w) && w > 0)) throw FormatError(ctx + ": plan: bad weight scale");
   for (int g : p.galois_steps)
-    if (g <= 0 || static_cast<std::size_t>(g) >= slots) throw FormatError(ctx + ": plan: bad Galois step");
+    if (g <= 0 || static_cast<std::size_t>(g) >= slots)
+      throw FormatError(ctx + ": plan: bad Galois step");
   return p;
 }
 
@@ -264,7 +324,9 @@ core::Bytes Plan::encode() const {
 
 core::Digest Plan::hash() const { return core::blake2b_256(encode()); }
 
-core::Digest model_hash(const ml::Model& model) { return core::blake2b_256(ml::encode_model(model)); }
+core::Digest model_hash(const ml::Model& model) {
+  return core::blake2b_256(ml::encode_model(model));
+}
 
 std::vector<double> query_vector(const Plan& plan, const std::vector<double>& features,
                                  const std::vector<double>& counts, const std::string& name) {
@@ -277,16 +339,19 @@ std::vector<double> query_vector(const Plan& plan, const std::vector<double>& fe
   for (double v : features) norm2 += v * v;
   const double norm = std::sqrt(norm2);
   if (!(norm <= plan.max_query_norm))
-    throw InputError(fmt::format(
-        "{}: its representation norm {:.6g} exceeds {:.6g}, the largest the model card's encrypted plan "
-        "covers (the kernel approximation would not hold); this molecule is too far from the training set",
-        name, norm, plan.max_query_norm));
+    throw InputError(
+        fmt::format("{}: its representation norm {:.6g} exceeds {:.6g}, the largest the model "
+                    "card's encrypted plan "
+                    "covers (the kernel approximation would not hold); this molecule is too far "
+                    "from the training set",
+                    name, norm, plan.max_query_norm));
   std::vector<double> v(plan.period, 0.0);
   const double Q = plan.max_query_norm;
   for (std::size_t j = 0; j < features.size(); ++j) v[j] = features[j] / Q;
   v[plan.dimension] = norm2 / (Q * Q);
   v[plan.dimension + 1] = 1.0;
-  for (std::size_t e = 0; e < counts.size(); ++e) v[plan.dimension + 2 + e] = counts[e] / plan.count_scale;
+  for (std::size_t e = 0; e < counts.size(); ++e)
+    v[plan.dimension + 2 + e] = counts[e] / plan.count_scale;
   return v;
 }
 

@@ -104,53 +104,88 @@ struct TargetBudget {
   double noise = 0;          // A_t * e_k + e_after
   double flooding = 0;       // e_flood
   double bound = 0;          // approximation + noise + flooding: the guaranteed |enc - plain|
-  double rounding_step = 0;  // the client rounds to multiples of this (a power of ten >= bound)
+  double rounding_step = 0;  // the client rounds to multiples of this (1, 2 or 5 x 10^k >= bound)
+};
+
+/// Which circuit a plan runs: global kernel models (this file) or atomic
+/// models (atomic_plan.hpp). Stored in the plan (format 3; format 2 plans are kernel plans).
+enum class PlanFamily : std::uint8_t { Kernel = 1, Atomic = 2 };
+
+/// The atomic circuit's own fields (atomic_plan.hpp); unused by kernel plans.
+struct AtomicCircuit {
+  int power = 2;                      // u^p
+  std::vector<int> elements;          // ascending Z
+  std::vector<std::size_t> capacity;  // atom windows per element in each molecule
+  std::vector<double>
+      input_norm;  // per element: Q_e (atoms with |z| > Q_e in the card's frame are refused)
+  std::size_t windows = 0;        // windows per molecule (2^a or 2^a + 2^b >= sum of capacities)
+  std::size_t window_stride = 0;  // S
+  std::size_t window_sum = 0;     // slots summed inside a window (2^a or 2^a + 2^b)
+  bool ball_frame = false;  // the model frame's ball instead of its ellipsoid (ml::AtomFrame::ball)
+
+  /// First window of element index e inside a molecule.
+  std::size_t first_window(std::size_t e) const;
+  void write(core::ByteWriter& out) const;
+  static AtomicCircuit read(core::ByteReader& in);
 };
 
 struct Plan {
+  PlanFamily family = PlanFamily::Kernel;
+  AtomicCircuit atomic;  // family == Atomic
   // ---- identity
-  core::Digest model_hash{};  // BLAKE2b-256 of the model's encoding (binds card, keys, queries to one model)
+  core::Digest
+      model_hash{};  // BLAKE2b-256 of the model's encoding (binds card, keys, queries to one model)
   PlanOptions options;
   // ---- model shape (what the client must know to build a query)
   ml::KernelKind kernel = ml::KernelKind::Gaussian;
   std::size_t training_size = 0;  // n
   std::size_t dimension = 0;      // d
-  std::vector<int> count_elements;  // Z of the element counts in xh (per-element baseline), may be empty
+  std::vector<int>
+      count_elements;  // Z of the element counts in xh (per-element baseline), may be empty
   std::size_t targets = 0;
   // ---- scaling
-  double count_scale = 1;     // element counts enter xh divided by this (the representation's max atoms)
+  double count_scale =
+      1;  // element counts enter xh divided by this (the representation's max atoms)
   double train_norm = 0;      // R = max |x_i|
   double max_query_norm = 0;  // Q
   double T = 0;               // Gaussian: interval [0, T] of gamma |x - x_i|^2
   double gamma = 0;           // Gaussian: 1/(2 sigma^2); polynomial: kernel gamma (linear: 1)
   double coef0 = 0;
-  int degree = 1;             // polynomial degree (1 for linear, 0 for Gaussian)
-  double inner_bound = 1;     // U (polynomial / linear)
-  std::vector<double> weight_scale;  // W_t per target (powers of two): slot value = prediction / W_t,
-                                     // W_t proportional to the target's tolerance so one flood suits all
+  int degree = 1;          // polynomial degree (1 for linear, 0 for Gaussian)
+  double inner_bound = 1;  // U (polynomial / linear)
+  std::vector<double>
+      weight_scale;  // W_t per target (powers of two): slot value = prediction / W_t,
+                     // W_t proportional to the target's tolerance so one flood suits all
   // ---- packing
-  std::size_t period = 0;         // C
-  std::size_t rows = 0;           // matrix rows incl. zero padding (>= n)
+  std::size_t period = 0;  // C
+  std::size_t rows = 0;    // matrix rows incl. zero padding (>= n)
   std::size_t slots = 0;
-  std::size_t queries = 1;        // per ciphertext
-  std::size_t query_stride = 0;   // R'
-  std::size_t sum_block = 0;      // B = bit_ceil(n)
+  std::size_t queries = 1;       // per ciphertext
+  std::size_t query_stride = 0;  // R'
+  std::size_t sum_block = 0;     // B = bit_ceil(n)
   // ---- approximation and CKKS
-  bool weights_in_leaves = false; // alpha rides in the kernel polynomial's leaves (one target: saves a level)
-  int exp_degree = 0;             // Gaussian: degree of the exp polynomial
+  bool weights_in_leaves =
+      false;           // alpha rides in the kernel polynomial's leaves (one target: saves a level)
+  int exp_degree = 0;  // Gaussian: degree of the exp polynomial
   int exp_squarings = 0;
-  double exp_error = 0;           // proven sup error of the exp approximation
-  double exp_target = 0;          // error target it was chosen for (to recompute it)
+  double exp_error = 0;   // proven sup error of the exp approximation
+  double exp_target = 0;  // error target it was chosen for (to recompute it)
   int depth = 0;
   int scale_bits = 0;
   ckks::ParameterSet params;
   std::vector<int> galois_steps;  // exactly the rotations the server uses
   int flood_bits = 0;
-  double flood_sigma = 0;         // std of the flood's coefficients
+  double flood_sigma = 0;  // std of the flood's coefficients
   std::vector<TargetBudget> budget;
 
   /// Which slot of the decrypted reply holds molecule `query` (< queries), target t.
-  std::size_t output_slot(std::size_t query, std::size_t target) const { return query * query_stride + target; }
+  std::size_t output_slot(std::size_t query, std::size_t target) const {
+    return query * query_stride + target;
+  }
+  /// Matrix-vector windows per ciphertext: one per query (kernel), one per atom window (atomic).
+  std::size_t windows_per_ciphertext() const {
+    return family == PlanFamily::Atomic ? queries * atomic.windows : queries;
+  }
   /// The matrix-vector plan (recomputed deterministically from the fields above).
   he::MatVecPlan matvec_plan() const;
   /// How the server rebuilds the replicated query layout (step 0 of the circuit).
@@ -177,6 +212,14 @@ core::Digest model_hash(const ml::Model& model);
 /// kernel, weights too large for the tolerance, too many training points for
 /// N = 2^16, ...).
 Plan compile_plan(const ml::Model& model, const PlanOptions& options = {});
+
+/// Molecules one client key may have evaluated by default. Kernel models: 4 x
+/// the training molecules (a surrogate needs more to come within 1 kcal/mol,
+/// docs/privacy.md). Atomic polynomial models (quadratic, nn with one power
+/// block) are linear in their coefficients, and the client knows its atoms'
+/// vectors, so sum_e C(d + p, p) answers determine the model exactly by least
+/// squares: the default stays a factor 4 below that, and below the kernel default.
+std::uint64_t default_query_budget(const ml::Model& model);
 
 /// What the server needs besides the plan (not in the card): the exp
 /// approximation or the monomial, recomputed deterministically.

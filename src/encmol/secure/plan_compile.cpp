@@ -6,21 +6,17 @@
 #include <bit>
 #include <cmath>
 #include <sstream>
+#include <variant>
 
 #include "encmol/core/error.hpp"
+#include "encmol/secure/atomic_plan.hpp"
+#include "encmol/secure/error_budget.hpp"
 #include "encmol/secure/plan.hpp"
 
 namespace encmol::secure {
 namespace {
 
-constexpr double kTail = 10.0;  // standard deviations in every noise bound
-
-double pow2(int bits) { return std::ldexp(1.0, bits); }
-
-// Per-slot std of the noise one rescale or key switch adds, in slot units at scale delta.
-double op_sigma(std::size_t n, std::size_t dnum, double delta) {
-  return static_cast<double>(n) * (0.25 + 2.0 * std::sqrt(static_cast<double>(dnum))) / delta;
-}
+using namespace budget_math;
 
 struct Candidate {
   Plan plan;
@@ -28,11 +24,6 @@ struct Candidate {
   double worst_ratio = 0;  // max_t bound_t / tol_t
   std::string why;
 };
-
-double rounding_step(double bound) {
-  if (!(bound > 0)) return 1e-12;
-  return std::pow(10.0, std::ceil(std::log10(bound)));
-}
 
 // Slots of one query window as the server rebuilds it (at least rows + C - 1), whatever the ring.
 std::size_t window_slots(std::size_t rows, std::size_t period) {
@@ -51,27 +42,17 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   p.scale_bits = scale_bits;
   const std::size_t nt = p.targets;
   const std::size_t n = p.training_size;
-  // Per-target output scales W_t = 2^k_t: proportional to the tolerances (one flood then costs
-  // every target the same fraction of its tolerance) and large enough that |output / W_t| < 64 (10
-  // integer bits in the first prime). Scales above 2^50 leave fewer integer bits in the 60-bit
-  // first prime (and lose the IFMA NTT).
-  const int integer_bits = scale_bits <= 50 ? 10 : 60 - scale_bits;
-  const double out_bound = std::ldexp(1.0, integer_bits - 3);
-  p.weight_scale.assign(nt, 1.0);
-  double tol_min = 1e300;
-  for (const auto& b : p.budget) tol_min = std::min(tol_min, b.tolerance);
-  double shift = 0;  // common factor
+  const int ibits = integer_bits(scale_bits);
+  std::vector<double> magnitude(nt);
   for (std::size_t t = 0; t < nt; ++t) {
     double s = std::fabs(
         model.baseline.mean.size() > 0 ? model.baseline.mean(static_cast<Eigen::Index>(t)) : 0.0);
     if (model.baseline.per_element)
       for (Eigen::Index e = 0; e < model.baseline.coefficients.rows(); ++e)
         s += std::fabs(model.baseline.coefficients(e, static_cast<Eigen::Index>(t))) * max_count;
-    p.weight_scale[t] = std::exp2(std::round(std::log2(p.budget[t].tolerance / tol_min)));
-    shift = std::max(shift, (p.budget[t].sum_abs_alpha + s) / (out_bound * p.weight_scale[t]));
+    magnitude[t] = p.budget[t].sum_abs_alpha + s;
   }
-  const double common = shift > 1.0 ? std::exp2(std::ceil(std::log2(shift))) : 1.0;
-  for (double& w : p.weight_scale) w *= common;
+  choose_weight_scales(p, magnitude);
   // Kernel stage depth.
   int kdepth = 0;
   he::ExpApproximation approx;
@@ -118,7 +99,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
 
   const std::size_t stride_min = window_slots(p.rows, p.period);
   ckks::CircuitOptions co;
-  co.integer_bits = integer_bits;
+  co.integer_bits = ibits;
   try {
     p.params = ckks::Parameters::for_circuit(p.depth, scale_bits, std::bit_ceil(stride_min), 0, co);
   } catch (const ParameterError& e) {
@@ -151,12 +132,12 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
       p.slots);
 
   // ---- noise (see the top of plan.hpp)
-  const double delta = pow2(scale_bits);
+  const double delta = std::ldexp(1.0, scale_bits);
   const double so = op_sigma(p.params.n(), p.params.dnum, delta);
   // The query's encryption and encoding noise (every replica carries the same: the correlated
   // term). The layout mask is not rescaled before the product, so its rounding and the
   // replication's key switching add noise ~q times below this (Server::evaluate_one).
-  const double sfresh = 3.3 * std::sqrt(static_cast<double>(p.params.n())) / delta;
+  const double sfresh = fresh_sigma(p.params.n(), delta);
   // Independent per-slot noise of y. The layout mask is rescaled only after the product, so the
   // replication, the baby and giant rotations and the first rescale all act at scale ~Delta q^2 or
   // Delta q, where their noise is ~2^-50 of a rescale's at Delta: what is left is the last rescale
@@ -179,8 +160,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
   }
   const double sum_ops =
       std::log2(static_cast<double>(p.sum_block)) + static_cast<double>(nt) + 3.0;
-  const double q_low = pow2(scale_bits);  // primes near the scale
-  double worst_noise_raw = 0;             // ciphertext units (before multiplying by W)
+  const double q_low = std::ldexp(1.0, scale_bits);  // primes near the scale
   std::vector<double> noise(nt), approx_err(nt);
   for (std::size_t t = 0; t < nt; ++t) {
     auto& b = p.budget[t];
@@ -197,55 +177,13 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
     noise[t] =
         kTail * (std::hypot(correlated, independent) + base_abs * sfresh) +
         p.weight_scale[t] * (kTail * std::sqrt(sum_ops) * so + static_cast<double>(n + 8) / q_low);
-    worst_noise_raw = std::max(worst_noise_raw, noise[t] / p.weight_scale[t]);
   }
-  // ---- flooding: the flood's coefficient std is 2^bits x the reply's coefficient noise bound.
-  const double nn = static_cast<double>(p.params.n());
-  const double coeff_noise = worst_noise_raw * delta * std::sqrt(2.0 / nn);
-  // Flood slot bound per 2^bits, in ciphertext units (times W_t for target t).
-  const double flood_unit = kTail * coeff_noise * std::sqrt(nn / 2.0) / delta;
-  int bits = -1;
-  for (int fb = opt.max_flood_bits; fb >= opt.min_flood_bits; --fb) {
-    bool fits = true;
-    for (std::size_t t = 0; t < nt; ++t)
-      if (approx_err[t] + noise[t] + p.weight_scale[t] * std::ldexp(flood_unit, fb) >
-          p.budget[t].tolerance)
-        fits = false;
-    if (fits && std::ldexp(coeff_noise, fb) <= pow2(40)) {
-      bits = fb;
-      break;
-    }
-  }
-  double worst = 0;
-  const int use_bits = bits >= 0 ? bits : opt.min_flood_bits;
-  p.flood_bits = use_bits;
-  p.flood_sigma = std::max(1.0, std::ldexp(coeff_noise, use_bits));
-  const double flood = kTail * p.flood_sigma * std::sqrt(nn / 2.0) / delta;
-  for (std::size_t t = 0; t < nt; ++t) {
-    auto& b = p.budget[t];
-    b.approximation = approx_err[t];
-    b.noise = noise[t];
-    b.flooding = p.weight_scale[t] * flood;
-    b.bound = b.approximation + b.noise + b.flooding;
-    b.rounding_step = rounding_step(b.bound);
-    worst = std::max(worst, b.bound / b.tolerance);
-  }
+  bool ok = false;
+  const double worst = finish_budget(p, opt, approx_err, noise, ok);
   c.worst_ratio = worst;
   c.plan = p;
-  c.ok = bits >= 0 && worst <= 1.0;
-  if (!c.ok) {
-    std::size_t wt = 0;
-    for (std::size_t t = 0; t < nt; ++t)
-      if (p.budget[t].bound / p.budget[t].tolerance > p.budget[wt].bound / p.budget[wt].tolerance)
-        wt = t;
-    const auto& b = p.budget[wt];
-    c.why = fmt::format(
-        "at scale 2^{} the bound of target {} is {:.3g} x its tolerance {:.3g}: approximation "
-        "{:.3g} "
-        "+ noise {:.3g} + flooding {:.3g} (2^{}), sum|alpha| {:.3g}",
-        scale_bits, wt, worst, b.tolerance, b.approximation, b.noise, b.flooding, use_bits,
-        b.sum_abs_alpha);
-  }
+  c.ok = ok;
+  if (!c.ok) c.why = over_budget_message(p, worst, "sum|alpha|");
   return c;
 }
 
@@ -254,12 +192,7 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
 Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   options.validate();
   model.validate();
-  if (model.baseline.delta.active()) {
-    throw ParameterError(
-        "encrypted plan: this model learns a difference to an xTB baseline (delta); the encrypted "
-        "protocol does not carry a client-side baseline yet; train without --delta to serve it "
-        "encrypted");
-  }
+  if (model.family() != ml::ModelFamily::GlobalKrr) return compile_atomic_plan(model, options);
   if (model.global_krr().kernel.kind == ml::KernelKind::Laplacian)
     throw ParameterError(
         "encrypted plan: the Laplacian kernel exp(-|x - x_i|_1 / sigma) needs the L1 distance, "
@@ -395,6 +328,23 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
       fmt::format("encrypted plan: the model cannot be evaluated within the tolerance ({}); "
                   "sum|alpha| = {:.3g}, tolerance {:.3g}; {}",
                   why, p.budget.front().sum_abs_alpha, p.budget.front().tolerance, advice));
+}
+
+std::uint64_t default_query_budget(const ml::Model& model) {
+  const std::uint64_t kernel =
+      4 * static_cast<std::uint64_t>(std::max<std::size_t>(1, model.training_size()));
+  int power = 0;
+  if (model.family() == ml::ModelFamily::Quadratic) power = 2;
+  if (const auto* n = std::get_if<ml::AtomicNetwork>(&model.body))
+    power = n->depth == 1 ? n->power : 0;
+  if (power == 0) return kernel;
+  // C(d + p, p) monomials of degree <= p in d variables, per element.
+  const double d = static_cast<double>(model.atom_input_dimension());
+  double monomials = 1;
+  for (int k = 1; k <= power; ++k) monomials = monomials * (d + k) / k;
+  const double unknowns = monomials * static_cast<double>(model.representation.elements().size());
+  return std::max<std::uint64_t>(
+      1, std::min<std::uint64_t>(kernel, static_cast<std::uint64_t>(unknowns / 4)));
 }
 
 he::ExpApproximation plan_exp_approximation(const Plan& plan) {

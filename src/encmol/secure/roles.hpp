@@ -4,15 +4,18 @@
 // payloads; everything is validated on load and errors name the file.
 //
 //   kind  file                  written by  holds
-//   CARD  model card            server      plan (packing, CKKS parameters, error budget), representation
-//                                           spec, target names and units. No weights, no training data
-//                                           (only n, d, the largest training norm and the kernel's
-//                                           hyper-parameters, which the plan needs).
-//   SKEY  client secret key     client      the card (so decrypt needs nothing else), key id, secret key
-//   EVKS  evaluation keys       client      plan hash + plan options, key id, public key, relinearization key and
+//   CARD  model card            server      plan (packing, CKKS parameters, error budget),
+//   representation
+//                                           spec, target names and units. No weights, no training
+//                                           data (only n, d, the largest training norm and the
+//                                           kernel's hyper-parameters, which the plan needs).
+//   SKEY  client secret key     client      the card (so decrypt needs nothing else), key id,
+//   secret key EVKS  evaluation keys       client      plan hash + plan options, key id, public
+//   key, relinearization key and
 //                                           exactly the plan's Galois keys
-//   QURY  query                 client      plan hash, key id, molecule count, sealed names, ciphertexts
-//   RSLT  result                server      plan hash, key id, molecule count, sealed names (echoed),
+//   QURY  query                 client      plan hash, key id, molecule count, sealed names,
+//   ciphertexts RSLT  result                server      plan hash, key id, molecule count, sealed
+//   names (echoed),
 //                                           masked + flooded ciphertexts
 //
 // Key id = BLAKE2b-256 of the serialized public key. The server refuses a
@@ -36,6 +39,7 @@
 // with a state file, across processes (the CLI's --budget-state).
 #pragma once
 
+#include <Eigen/Core>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -44,8 +48,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "encmol/chem/molecule.hpp"
 #include "encmol/chem/representation.hpp"
@@ -60,12 +62,17 @@
 
 namespace encmol::secure {
 
+class AtomicEvaluator;
+
 inline constexpr core::Kind kCardKind = core::make_kind("CARD");
 inline constexpr core::Kind kSecretKeyKind = core::make_kind("SKEY");
 inline constexpr core::Kind kEvalKeysKind = core::make_kind("EVKS");
 inline constexpr core::Kind kQueryKind = core::make_kind("QURY");
 inline constexpr core::Kind kResultKind = core::make_kind("RSLT");
 inline constexpr std::uint32_t kSecureFormatVersion = 1;
+/// Cards are at version 2 (+ the client-side Δ baseline and the atom projection); version 1 cards
+/// are read.
+inline constexpr std::uint32_t kCardFormatVersion = 2;
 
 /// What the model owner publishes.
 struct ModelCard {
@@ -74,6 +81,14 @@ struct ModelCard {
   std::vector<std::string> targets;
   std::vector<std::string> units;
   std::string description;  // free text (model name, data set)
+  /// The baseline the client computes itself (xTB) and adds after decrypting; the server never sees
+  /// it.
+  ml::DeltaBaseline delta;
+  /// Atomic plans: the per-element projection the client applies to its atoms' vectors before
+  /// encrypting (fitted on training atoms without labels; public like the representation).
+  ml::AtomicPca projection;
+  /// Atomic plans: the frame the client standardizes its (projected) atoms in (ml/atom_frame.hpp).
+  ml::AtomFrame frame;
 
   static ModelCard from_model(const ml::Model& model, const PlanOptions& options = {});
   core::Bytes encode() const;  // sealed envelope
@@ -86,14 +101,16 @@ struct ModelCard {
 /// Evaluation keys the client sends the server once.
 struct EvalKeys {
   core::Digest plan_hash{};
-  PlanOptions options;  // the card's plan options: the server recompiles the plan from its model with them
+  PlanOptions
+      options;  // the card's plan options: the server recompiles the plan from its model with them
   core::Digest key_id{};
   ckks::PublicKey public_key;
   ckks::RelinKey relin;
   ckks::GaloisKeys galois;
 
   core::Bytes encode(const ckks::Context& ctx) const;
-  static EvalKeys decode(std::span<const std::uint8_t> envelope, const ckks::Context& ctx, const std::string& context);
+  static EvalKeys decode(std::span<const std::uint8_t> envelope, const ckks::Context& ctx,
+                         const std::string& context);
   void save(const std::filesystem::path& path, const ckks::Context& ctx) const;
   static EvalKeys load(const std::filesystem::path& path, const ckks::Context& ctx);
   /// Validates the envelope and returns plan hash and options only (the server
@@ -107,16 +124,18 @@ struct Query {
   core::Digest plan_hash{};
   core::Digest key_id{};
   std::size_t molecules = 0;
-  // The molecule names, encrypted and authenticated by the client (XSalsa20-Poly1305 under a key derived
-  // from its secret key): the server only echoes them into the result, so file names never leak.
+  // The molecule names, encrypted and authenticated by the client (XSalsa20-Poly1305 under a key
+  // derived from its secret key): the server only echoes them into the result, so file names never
+  // leak.
   core::Bytes sealed_names;
   std::vector<ckks::Ciphertext> ciphertexts;  // ceil(molecules / plan.queries)
 
   core::Bytes encode(const ckks::Context& ctx) const;
-  static Query decode(std::span<const std::uint8_t> envelope, const ckks::Context& ctx, std::size_t queries_per_ct,
-                      const std::string& context);
+  static Query decode(std::span<const std::uint8_t> envelope, const ckks::Context& ctx,
+                      std::size_t queries_per_ct, const std::string& context);
   void save(const std::filesystem::path& path, const ckks::Context& ctx) const;
-  static Query load(const std::filesystem::path& path, const ckks::Context& ctx, std::size_t queries_per_ct);
+  static Query load(const std::filesystem::path& path, const ckks::Context& ctx,
+                    std::size_t queries_per_ct);
 };
 
 struct Result {
@@ -128,17 +147,19 @@ struct Result {
   double server_seconds = 0;  // evaluation time (informational)
 
   core::Bytes encode(const ckks::Context& ctx) const;
-  static Result decode(std::span<const std::uint8_t> envelope, const ckks::Context& ctx, std::size_t queries_per_ct,
-                       const std::string& context);
+  static Result decode(std::span<const std::uint8_t> envelope, const ckks::Context& ctx,
+                       std::size_t queries_per_ct, const std::string& context);
   void save(const std::filesystem::path& path, const ckks::Context& ctx) const;
-  static Result load(const std::filesystem::path& path, const ckks::Context& ctx, std::size_t queries_per_ct);
+  static Result load(const std::filesystem::path& path, const ckks::Context& ctx,
+                     std::size_t queries_per_ct);
 };
 
 /// Predictions decrypted by the client.
 struct Predictions {
   std::vector<std::string> names;
-  Eigen::MatrixXd values;  // molecules x targets, rounded to each target's rounding_step
-  Eigen::MatrixXd raw;     // unrounded (never to be shown to the other party)
+  Eigen::MatrixXd
+      values;  // molecules x targets, rounded to each target's rounding_step (+ the Δ baseline)
+  Eigen::MatrixXd raw;  // unrounded model part (never to be shown to the other party)
 };
 
 class Client {
@@ -162,13 +183,19 @@ class Client {
   /// uniform half travels as a seed).
   Query encrypt(const std::vector<chem::Molecule>& molecules) const;
   /// The query vectors xh (plan.period values each) encrypt() packs, one per molecule.
-  std::vector<std::vector<double>> query_vectors(const std::vector<chem::Molecule>& molecules) const;
+  std::vector<std::vector<double>> query_vectors(
+      const std::vector<chem::Molecule>& molecules) const;
   /// Encrypts a raw slot vector (what encrypt() builds with he::matvec_input_layout). A client can
-  /// put anything there; the server must not depend on the layout being honest (tests send hostile ones).
+  /// put anything there; the server must not depend on the layout being honest (tests send hostile
+  /// ones).
   ckks::Ciphertext encrypt_slots(std::span<const double> slots) const;
   /// Decrypts, multiplies by W and rounds to each target's rounding_step.
-  /// FormatError when the result is for another key or card.
-  Predictions decrypt(const Result& result) const;
+  /// FormatError when the result is for another key or card. With a Δ
+  /// baseline in the card, `molecules` (the query's, in order) give the
+  /// client's own baseline, added after rounding (InputError when missing or
+  /// of another count).
+  Predictions decrypt(const Result& result,
+                      const std::vector<chem::Molecule>& molecules = {}) const;
   /// All slots of one reply ciphertext, scaled back to target units (tests: masked slots ~ 0).
   std::vector<double> decrypt_slots(const ckks::Ciphertext& ct) const;
 
@@ -189,10 +216,11 @@ struct ServerOptions {
   std::uint64_t query_budget = 0;
   /// When set, per-key counts are read from and written to this file (JSON).
   std::filesystem::path budget_state;
-  /// Keep the encoded matrix diagonals (no NTTs per query; C x (L+1) x N x 8 bytes, ~1.2 GB at N = 2^15,
-  /// C = 512, L = 8) when they fit this many bytes, else only their coefficients (C x N x 8 bytes; the
-  /// matrix-vector product then takes ~2.4x longer). 0 (default): always coefficients, which suits a
-  /// process that evaluates one query (building the cache costs about one product's NTTs).
+  /// Keep the encoded matrix diagonals (no NTTs per query; C x (L+1) x N x 8 bytes, ~1.2 GB at N =
+  /// 2^15, C = 512, L = 8) when they fit this many bytes, else only their coefficients (C x N x 8
+  /// bytes; the matrix-vector product then takes ~2.4x longer). 0 (default): always coefficients,
+  /// which suits a process that evaluates one query (building the cache costs about one product's
+  /// NTTs).
   std::uint64_t plaintext_cache_bytes = 0;
 };
 
@@ -201,8 +229,12 @@ class Server {
   Server(const ml::Model& model, const PlanOptions& options, ServerOptions server_options = {});
   /// For a card: the server's plan must be the card's (same model, same options).
   Server(const ml::Model& model, const ModelCard& card, ServerOptions server_options = {});
-  /// For a client's evaluation keys: the plan compiled with the keys' options must have the keys' plan hash.
+  /// For a client's evaluation keys: the plan compiled with the keys' options must have the keys'
+  /// plan hash.
   Server(const ml::Model& model, const EvalKeys& keys, ServerOptions server_options = {});
+  ~Server();
+  Server(Server&&) noexcept;
+  Server& operator=(Server&&) noexcept;
 
   const Plan& plan() const { return plan_; }
   const ModelCard& card() const { return card_; }
@@ -217,12 +249,18 @@ class Server {
   /// checks (benchmarks).
   /// One query ciphertext; results are kept for its first `live_queries` packed molecules only.
   ckks::Ciphertext evaluate_one(const ckks::Ciphertext& query, const EvalKeys& keys,
-                                std::size_t live_queries, const ckks::Encryptor& rerandomizer) const;
+                                std::size_t live_queries,
+                                const ckks::Encryptor& rerandomizer) const;
 
   std::uint64_t used_budget(const core::Digest& key_id) const;
 
  private:
   void setup(const ml::Model& model);
+  void setup_kernel(const ml::Model& model);
+  void load_budget_state();
+  /// The kernel circuit up to re-randomization and flooding (plan.hpp).
+  ckks::Ciphertext evaluate_kernel(const ckks::Ciphertext& query, const EvalKeys& keys,
+                                   std::size_t live_queries) const;
   void flood(ckks::Ciphertext& ct) const;
   Plan plan_;
   ModelCard card_;
@@ -231,15 +269,17 @@ class Server {
   std::shared_ptr<const ckks::Encoder> encoder_;
   std::unique_ptr<ckks::Evaluator> ev_;
   std::unique_ptr<he::MatVecOperator> op_;
+  std::unique_ptr<AtomicEvaluator> atomic_;  // atomic plans
   he::ExpApproximation approx_;
   he::ChebyshevPoly monomial_;
   std::vector<std::vector<double>> weights_;   // per target: slot layout of alpha / W
   std::vector<std::vector<double>> baseline_;  // per target: slot layout of the baseline / W
   std::vector<double> mask_;
   he::ReplicationLayout layout_;
-  std::unique_ptr<core::FileLock> budget_lock_;  // held while this server owns the budget state file
-  std::vector<double> layout_keep_;     // per position of the period (enforce_replication)
-  std::vector<double> constant_column_;  // matrix column of the constant slot, at the row slots
+  std::unique_ptr<core::FileLock>
+      budget_lock_;                        // held while this server owns the budget state file
+  std::vector<double> layout_keep_;        // per position of the period (enforce_replication)
+  std::vector<double> constant_column_;    // matrix column of the constant slot, at the row slots
   std::vector<std::vector<double>> mean_;  // per target: mean / W at each query's result slot
   std::map<std::string, std::uint64_t> used_;
 };
