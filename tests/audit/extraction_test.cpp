@@ -1,7 +1,8 @@
+#include "encmol/audit/extraction.hpp"
+
 #include <gtest/gtest.h>
 
 #include "audit_test_util.hpp"
-#include "encmol/audit/extraction.hpp"
 #include "encmol/core/error.hpp"
 
 namespace encmol::audit {
@@ -11,7 +12,8 @@ using namespace testing;
 
 struct Victim {
   std::vector<chem::Molecule> data = qm7_range(0, 600);
-  ml::Model model = train_small(qm7_range(0, 150), chem::RepresentationKind::CoulombMatrix, 1e-10, qm7_range(0, 600));
+  ml::Model model = train_small(qm7_range(0, 150), chem::RepresentationKind::CoulombMatrix, 1e-10,
+                                qm7_range(0, 600));
 };
 
 const Victim& victim() {
@@ -101,6 +103,33 @@ TEST(Extraction, RejectsBadOptions) {
   o.perturbed_copies = 1;
   o.perturbation_sigma = 0;
   EXPECT_THROW(audit_extraction(victim().model, victim().data, o), InputError);
+}
+
+}  // namespace
+}  // namespace encmol::audit
+
+namespace encmol::audit {
+namespace {
+
+// A victim that stores no training molecule: the surrogate is its own family (quadratic on cMBDF,
+// same coef0 and lambda), and no attacker molecule can be matched to a training row.
+TEST(Extraction, SameFamilySurrogateForAQuadraticVictim) {
+  ml::TrainOptions o;
+  o.family = ml::ModelFamily::Quadratic;
+  o.representation = chem::RepresentationKind::Cmbdf;
+  o.representation_options = chem::capacity_for(victim().data);
+  o.targets = {"ae_pbe0"};
+  o.units = {"kcal/mol"};
+  o.coef0s = {2.0};
+  o.lambdas = {1e-3};
+  const ml::Model quadratic = ml::train(qm7_range(0, 150), o).model;
+  ExtractionOptions e = small_options();
+  e.budgets = {16, 64, 256};
+  const auto r = audit_extraction(quadratic, victim().data, e);
+  EXPECT_EQ(r.excluded_training, 0u);
+  EXPECT_EQ(r.pool, 600u);
+  ASSERT_EQ(r.points.size(), 3u);
+  EXPECT_LT(r.points.back().mae_vs_victim, 0.7 * r.points.front().mae_vs_victim);
 }
 
 }  // namespace

@@ -239,7 +239,7 @@ TEST(AtomicSecure, DefaultBudgetStaysBelowAnExactSolve) {
       (d + 1) * (d + 2) / 2 * static_cast<double>(model.representation.elements().size());
   const std::uint64_t budget = secure::default_query_budget(model);
   EXPECT_LE(static_cast<double>(budget), unknowns / 4 + 1);
-  EXPECT_LE(budget, 4 * model.training_size());
+  EXPECT_LE(budget, model.training_size() / 8);
   EXPECT_GE(budget, 1u);
 }
 

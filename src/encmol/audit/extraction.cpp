@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <variant>
 
 #include "encmol/audit/krr_engine.hpp"
 #include "encmol/audit/reconstruct.hpp"
@@ -38,9 +39,54 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// The surrogate of a victim that is not a global kernel model: the victim's
+// own family, representation, projection size, baseline kind, Δ baseline and
+// fitted hyper-parameters (Kerckhoffs: the card publishes the family and the
+// representation; the client computes the Δ baseline itself), trained on the
+// answers as labels.
+ml::TrainOptions same_family_surrogate(const ml::Model& victim, std::size_t target,
+                                       const std::vector<chem::Molecule>& eval,
+                                       std::uint64_t seed) {
+  ml::TrainOptions to;
+  to.family = victim.family();
+  to.representation = victim.representation.kind();
+  to.representation_options = chem::capacity_for(eval);
+  to.atom_pca = victim.atom_projection.components;
+  to.baseline = victim.baseline.per_element;
+  to.seed = seed;
+  to.units = {victim.units[target]};
+  if (victim.baseline.delta.active()) {
+    to.delta = {victim.baseline.delta.sources[target]};
+    to.xtb = victim.baseline.delta.xtb;
+  }
+  if (const auto* q = std::get_if<ml::QuadraticAtomicModel>(&victim.body)) {
+    to.coef0s = {q->coef0};
+    to.lambdas = {q->lambda};
+  } else if (const auto* n = std::get_if<ml::AtomicNetwork>(&victim.body)) {
+    to.network.depth = n->depth;
+    to.network.width = n->width;
+    to.network.power = n->power;
+    to.network.linear_skip = n->linear_skip;
+  } else if (const auto* r = std::get_if<ml::RandomFeatureModel>(&victim.body)) {
+    to.sigmas = {r->map.sigma};
+    to.lambdas = {r->lambda};
+    std::size_t features = 0;
+    for (std::size_t c : r->map.counts) features += c;
+    to.feature_counts = {features};
+    to.feature_seed = r->map.seed;
+    to.feature_kind = r->map.kind;
+    if (r->map.pca > 0) to.pca_dimensions = {r->map.pca};
+  } else if (const auto* k = std::get_if<ml::LocalKrr>(&victim.body)) {
+    to.lambdas = {k->lambda};
+    if (k->blocks.size() == 1) to.sigmas = {k->blocks.front().sigma};
+  }
+  return to;
+}
+
 }  // namespace
 
-ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<chem::Molecule>& attacker,
+ExtractionReport audit_extraction(const ml::Model& victim,
+                                  const std::vector<chem::Molecule>& attacker,
                                   const ExtractionOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.target >= victim.target_count()) {
@@ -55,7 +101,8 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
   if (!(options.round_step >= 0.0) || !std::isfinite(options.round_step)) {
     throw InputError("the rounding step must be >= 0");
   }
-  if (options.perturbed_copies > 1000) throw InputError("at most 1000 perturbed copies per molecule");
+  if (options.perturbed_copies > 1000)
+    throw InputError("at most 1000 perturbed copies per molecule");
   if (options.perturbed_copies &&
       (!(options.perturbation_sigma > 0.0) || !(options.perturbation_sigma <= 1.0))) {
     throw InputError("the perturbation sigma must be in (0, 1] Å");
@@ -79,10 +126,15 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
       ++report.excluded_unfit;
     }
   }
-  for (const auto& match : match_training_rows(victim, attacker)) {
-    if (match && usable[*match]) {
-      usable[*match] = 0;
-      ++report.excluded_training;
+  // Only a global kernel model stores its training rows to match against; the other families store
+  // none.
+  const bool kernel_victim = victim.family() == ml::ModelFamily::GlobalKrr;
+  if (kernel_victim) {
+    for (const auto& match : match_training_rows(victim, attacker)) {
+      if (match && usable[*match]) {
+        usable[*match] = 0;
+        ++report.excluded_training;
+      }
     }
   }
   std::vector<std::size_t> pool;
@@ -93,7 +145,8 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
   if (pool.size() < options.eval_size + 4) {
     throw InputError("the attacker has " + std::to_string(pool.size()) +
                      " usable molecules (not in the training set, accepted by the model); it needs "
-                     "the evaluation set (" + std::to_string(options.eval_size) +
+                     "the evaluation set (" +
+                     std::to_string(options.eval_size) +
                      ") plus at least 4 queries. Give more data or a smaller --eval-size");
   }
   std::vector<chem::Molecule> eval, queries;
@@ -102,7 +155,8 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
   }
   const std::size_t originals = queries.size();
   std::mt19937_64 rng(options.seed ^ 0x5bd1e9955bd1e995ull);
-  for (std::size_t c = 0; c < options.perturbed_copies && queries.size() < options.max_budget; ++c) {
+  for (std::size_t c = 0; c < options.perturbed_copies && queries.size() < options.max_budget;
+       ++c) {
     for (std::size_t i = 0; i < originals && queries.size() < options.max_budget; ++i) {
       chem::Molecule m = queries[i];
       m.name.append(1, '~').append(std::to_string(c + 1));
@@ -120,22 +174,28 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
   report.available_queries = queries.size();
   const std::size_t max_q = std::min(options.max_budget, queries.size());
   queries.resize(max_q);
-  std::vector<std::size_t> budgets = options.budgets.empty() ? default_budgets(max_q) : options.budgets;
+  std::vector<std::size_t> budgets =
+      options.budgets.empty() ? default_budgets(max_q) : options.budgets;
   std::sort(budgets.begin(), budgets.end());
   budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
-  budgets.erase(std::remove_if(budgets.begin(), budgets.end(), [&](std::size_t b) { return b > max_q; }),
-                budgets.end());
-  if (budgets.empty()) throw InputError("no budget fits the " + std::to_string(max_q) + " available queries");
+  budgets.erase(
+      std::remove_if(budgets.begin(), budgets.end(), [&](std::size_t b) { return b > max_q; }),
+      budgets.end());
+  if (budgets.empty())
+    throw InputError("no budget fits the " + std::to_string(max_q) + " available queries");
   report.eval_size = eval.size();
 
   // The interface's answers, and the victim's exact predictions on the evaluation set.
   const Eigen::MatrixXd answers_m = victim.predict(queries);
   std::vector<double> answers(max_q);
   for (std::size_t i = 0; i < max_q; ++i) {
-    const double a = answers_m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(options.target));
-    answers[i] = options.round_step > 0.0 ? std::round(a / options.round_step) * options.round_step : a;
+    const double a =
+        answers_m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(options.target));
+    answers[i] =
+        options.round_step > 0.0 ? std::round(a / options.round_step) * options.round_step : a;
   }
-  const Eigen::VectorXd victim_eval = victim.predict(eval).col(static_cast<Eigen::Index>(options.target));
+  const Eigen::VectorXd victim_eval =
+      victim.predict(eval).col(static_cast<Eigen::Index>(options.target));
   const bool have_truth = std::all_of(eval.begin(), eval.end(), [&](const chem::Molecule& m) {
     return m.properties.count(target) != 0;
   });
@@ -163,13 +223,40 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
     if (have_truth) point.mae_vs_truth = mae_t / n;
   };
 
-  if (!options.surrogate_cv) {
+  if (!kernel_victim) {
+    const std::string key = "victim_answer";
+    std::vector<chem::Molecule> labelled = queries;
+    for (std::size_t i = 0; i < max_q; ++i) labelled[i].properties[key] = answers[i];
+    ml::TrainOptions to = same_family_surrogate(victim, options.target, eval, options.seed);
+    to.targets = {key};
+    for (std::size_t b = 0; b < budgets.size(); ++b) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::vector<chem::Molecule> train(
+          labelled.begin(), labelled.begin() + static_cast<std::ptrdiff_t>(budgets[b]));
+      // A projection needs more atoms than components; below that the surrogate uses the raw
+      // vectors.
+      ml::TrainOptions here = to;
+      std::size_t atoms = 0;
+      for (const auto& m : train) atoms += m.size();
+      if (here.atom_pca >= atoms / 2) here.atom_pca = 0;
+      const ml::TrainResult fit = ml::train(train, here);
+      const Eigen::VectorXd p = fit.model.predict(eval).col(0);
+      ExtractionPoint point;
+      point.queries = budgets[b];
+      score(std::vector<double>(p.data(), p.data() + p.size()), point);
+      point.seconds = seconds_since(t0);
+      report.points.push_back(point);
+      if (options.progress)
+        options.progress("extraction",
+                         static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
+    }
+  } else if (!options.surrogate_cv) {
     std::vector<chem::Molecule> all = queries;
     all.insert(all.end(), eval.begin(), eval.end());
     std::vector<double> labels = answers;
     labels.resize(all.size(), 0.0);  // evaluation molecules are never trained on
-    const KrrEngine engine(all, victim.representation, victim.global_krr().kernel, std::move(labels),
-                           victim.baseline.per_element);
+    const KrrEngine engine(all, victim.representation, victim.global_krr().kernel,
+                           std::move(labels), victim.baseline.per_element);
     std::vector<std::size_t> eval_idx(eval.size());
     for (std::size_t i = 0; i < eval.size(); ++i) eval_idx[i] = max_q + i;
     for (std::size_t b = 0; b < budgets.size(); ++b) {
@@ -181,7 +268,9 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
       score(engine.fit_predict(train, {victim.global_krr().lambda}, eval_idx)[0], point);
       point.seconds = seconds_since(t0);
       report.points.push_back(point);
-      if (options.progress) options.progress("extraction", static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
+      if (options.progress)
+        options.progress("extraction",
+                         static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
     }
   } else {
     const std::string key = "victim_answer";
@@ -189,7 +278,8 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
     for (std::size_t i = 0; i < max_q; ++i) labelled[i].properties[key] = answers[i];
     for (std::size_t b = 0; b < budgets.size(); ++b) {
       const auto t0 = std::chrono::steady_clock::now();
-      const std::vector<chem::Molecule> train(labelled.begin(), labelled.begin() + static_cast<std::ptrdiff_t>(budgets[b]));
+      const std::vector<chem::Molecule> train(
+          labelled.begin(), labelled.begin() + static_cast<std::ptrdiff_t>(budgets[b]));
       ml::TrainOptions to;
       to.representation = victim.representation.kind();
       to.representation_options = chem::capacity_for(eval);
@@ -205,7 +295,9 @@ ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<che
       score(std::vector<double>(p.data(), p.data() + p.size()), point);
       point.seconds = seconds_since(t0);
       report.points.push_back(point);
-      if (options.progress) options.progress("extraction", static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
+      if (options.progress)
+        options.progress("extraction",
+                         static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
     }
   }
   for (const auto& p : report.points) {

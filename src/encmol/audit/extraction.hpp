@@ -12,6 +12,11 @@
 // cross-validates sigma and lambda on the answers, as an attacker who does not
 // know them would.)
 //
+// A victim of another family (local-krr, rf, quadratic, nn) stores no
+// training rows to match, so no attacker molecule is excluded, and the
+// surrogate is the victim's own family, representation, projection size, Δ
+// baseline and fitted hyper-parameters, trained on the answers.
+//
 // For each budget Q (nested query sets, so larger budgets extend smaller ones)
 // the surrogate is evaluated on separate held-out attacker molecules: MAE
 // against the victim's answers (how well the model was stolen) and against
@@ -84,7 +89,8 @@ struct ExtractionReport {
 /// Runs the attack (see the top of this file). Deterministic for a seed.
 /// Throws InputError when the attacker has too few usable molecules, the
 /// options are invalid or the target index is out of range.
-ExtractionReport audit_extraction(const ml::Model& victim, const std::vector<chem::Molecule>& attacker,
+ExtractionReport audit_extraction(const ml::Model& victim,
+                                  const std::vector<chem::Molecule>& attacker,
                                   const ExtractionOptions& options);
 
 /// Default budget grid (see ExtractionOptions::budgets).

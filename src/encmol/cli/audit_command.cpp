@@ -23,7 +23,8 @@ namespace encmol::cli {
 namespace {
 
 /// Molecules of `paths`, or the bundled QM7 set when none are given.
-std::vector<chem::Molecule> load_data(std::vector<std::string> paths, std::uint64_t embedding_seed) {
+std::vector<chem::Molecule> load_data(std::vector<std::string> paths,
+                                      std::uint64_t embedding_seed) {
   if (paths.empty()) {
     const auto qm7 = bundled_data_dir() / "qm7.xyz.gz";
     spdlog::info("no --data given: using the bundled QM7 set {}", qm7.string());
@@ -87,8 +88,10 @@ std::string reconstruction_text(const audit::ReconstructionReport& r, double tol
   std::ostringstream out;
   out << fmt::format("representation            {}\n", chem::to_string(r.kind));
   out << fmt::format("training molecules        {} ({} attempted)\n", r.training_rows, r.attempted);
-  out << fmt::format("geometries obtained       {} ({})\n", r.geometries,
-                     percent(r.attempted ? static_cast<double>(r.geometries) / static_cast<double>(r.attempted) : 0.0));
+  out << fmt::format(
+      "geometries obtained       {} ({})\n", r.geometries,
+      percent(r.attempted ? static_cast<double>(r.geometries) / static_cast<double>(r.attempted)
+                          : 0.0));
   if (r.kind == chem::RepresentationKind::BagOfBonds) {
     out << fmt::format("search budget exhausted   {}\n", r.budget_exhausted);
   }
@@ -99,8 +102,9 @@ std::string reconstruction_text(const audit::ReconstructionReport& r, double tol
                        percent(static_cast<double>(r.composition_recovered) / n));
     out << fmt::format("distances recovered       {} ({})\n", r.distances_recovered,
                        percent(static_cast<double>(r.distances_recovered) / n));
-    out << fmt::format("recovered exactly         {} ({})  [same composition, RMSD < {} Å, reflection allowed]\n",
-                       r.exact, percent(r.exact_rate()), tolerance);
+    out << fmt::format(
+        "recovered exactly         {} ({})  [same composition, RMSD < {} Å, reflection allowed]\n",
+        r.exact, percent(r.exact_rate()), tolerance);
   } else {
     out << "no --reference data: recovered molecules were not compared with the originals\n";
   }
@@ -144,17 +148,36 @@ audit::ReconstructionReport run_reconstruction(const ml::Model& model,
   options.limit = args.limit;
   options.rmsd_tolerance = args.rmsd_tolerance;
   options.bob.node_budget = args.node_budget;
-  spdlog::info("reconstructing {} training molecules from a {} model", args.limit ? std::min(args.limit, model.training_size()) : model.training_size(),
+  spdlog::info("reconstructing {} training molecules from a {} model",
+               args.limit ? std::min(args.limit, model.training_size()) : model.training_size(),
                chem::to_string(model.representation.kind()));
   return audit::reconstruct_model(model, reference, options);
+}
+
+// Reconstruction and the shadow-model membership attack work on the training rows and the kernel of
+// a global kernel model; the other families store no training molecule (their leak goes through the
+// answers).
+void require_kernel_model(const ml::Model& model, const std::string& path, const char* audit) {
+  if (model.family() == ml::ModelFamily::GlobalKrr) return;
+  const bool stores_atoms = model.family() == ml::ModelFamily::LocalKrr;
+  throw InputError(fmt::format(
+      "{}: {} is implemented for global kernel (krr) models; this is a {} model, which {}. Its "
+      "answers are "
+      "what it leaks: encmol audit extraction --model {} measures how many a surrogate needs",
+      path, audit, ml::to_string(model.family()),
+      stores_atoms ? "stores its training atoms' vectors, not whole molecules"
+                   : "stores no training molecule (only weights)",
+      path));
 }
 
 void run_reconstruct_command(const ReconstructArgs& args, const GlobalOptions& global) {
   apply_global_options(global);
   const ml::Model model = ml::Model::load(args.model);
+  require_kernel_model(model, args.model, "reconstruction");
   std::vector<chem::Molecule> reference;
   if (!args.reference.empty()) reference = load_data(args.reference, 42);
-  const auto report = run_reconstruction(model, args.reference.empty() ? nullptr : &reference, args);
+  const auto report =
+      run_reconstruction(model, args.reference.empty() ? nullptr : &reference, args);
   write_reconstructed(report, args.output);
   if (!args.csv.empty()) write_output(args.csv, reconstruction_csv(report));
   if (args.json) {
@@ -186,8 +209,9 @@ void add_membership_attack_options(CLI::App& cmd, MembershipArgs& a) {
   cmd.add_option("--shadows", a.shadows, "Shadow models of the likelihood-ratio attack")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{2}, std::size_t{1024}));
-  cmd.add_option("--regularized-lambda", a.regularized_lambda,
-                 "Ridge lambda of mitigation (b) (default: 1e-2, or 100 x the model's lambda if larger)");
+  cmd.add_option(
+      "--regularized-lambda", a.regularized_lambda,
+      "Ridge lambda of mitigation (b) (default: 1e-2, or 100 x the model's lambda if larger)");
   cmd.add_option("--round-step", a.round_step,
                  "Rounding step of mitigation (c), label units (e.g. kcal/mol)")
       ->capture_default_str();
@@ -195,7 +219,8 @@ void add_membership_attack_options(CLI::App& cmd, MembershipArgs& a) {
 
 /// Membership setup for an existing model: members are the data molecules
 /// whose representation equals a training row.
-audit::MembershipSetup setup_from_model(const ml::Model& model, const std::vector<chem::Molecule>& data,
+audit::MembershipSetup setup_from_model(const ml::Model& model,
+                                        const std::vector<chem::Molecule>& data,
                                         const std::string& target) {
   audit::MembershipSetup setup;
   const auto matches = audit::match_training_rows(model, data);
@@ -212,12 +237,14 @@ audit::MembershipSetup setup_from_model(const ml::Model& model, const std::vecto
                      std::to_string(model.training_size()) +
                      " training molecules; give the data set the model was trained from (--data)");
   }
-  if (!target.empty() && std::find(model.targets.begin(), model.targets.end(), target) == model.targets.end()) {
+  if (!target.empty() &&
+      std::find(model.targets.begin(), model.targets.end(), target) == model.targets.end()) {
     throw InputError("the model does not predict '" + target + "'");
   }
   if (found < model.training_size()) {
-    spdlog::warn("{} of the model's {} training molecules are in the data; the others cannot be audited",
-                 found, model.training_size());
+    spdlog::warn(
+        "{} of the model's {} training molecules are in the data; the others cannot be audited",
+        found, model.training_size());
   }
   std::size_t skipped = 0;
   for (std::size_t i = 0; i < data.size(); ++i) {
@@ -252,7 +279,8 @@ audit::MembershipSetup setup_fresh(std::vector<chem::Molecule> data, const Membe
   options.representation_options = chem::capacity_for(data);
   audit::MembershipSetup setup;
   setup.member = audit::random_membership(data.size(), args.train_size, args.model.seed);
-  const auto members_count = static_cast<std::size_t>(std::count(setup.member.begin(), setup.member.end(), 1));
+  const auto members_count =
+      static_cast<std::size_t>(std::count(setup.member.begin(), setup.member.end(), 1));
   if (members_count < 4 || data.size() - members_count < 4) {
     throw InputError("membership inference needs at least 4 training molecules and 4 others; " +
                      std::to_string(data.size()) + " molecules with --train-size " +
@@ -273,8 +301,8 @@ audit::MembershipSetup setup_fresh(std::vector<chem::Molecule> data, const Membe
   return setup;
 }
 
-audit::MembershipReport run_membership_audit(const audit::MembershipSetup& setup, const MembershipArgs& args,
-                                             Progress& progress) {
+audit::MembershipReport run_membership_audit(const audit::MembershipSetup& setup,
+                                             const MembershipArgs& args, Progress& progress) {
   audit::MembershipOptions options;
   options.shadows = args.shadows;
   options.regularized_lambda = args.regularized_lambda;
@@ -282,9 +310,8 @@ audit::MembershipReport run_membership_audit(const audit::MembershipSetup& setup
   options.seed = args.model.seed;
   options.progress = [&](std::string_view step, double f) { progress.update(step, f); };
   spdlog::info("membership inference: {} molecules ({} members), {} shadow models, {} (lambda {})",
-               setup.population.size(),
-               std::count(setup.member.begin(), setup.member.end(), 1), args.shadows,
-               setup.kernel.describe(), setup.lambda);
+               setup.population.size(), std::count(setup.member.begin(), setup.member.end(), 1),
+               args.shadows, setup.kernel.describe(), setup.lambda);
   auto report = audit::audit_membership(setup, options);
   progress.finish();
   return report;
@@ -292,7 +319,8 @@ audit::MembershipReport run_membership_audit(const audit::MembershipSetup& setup
 
 PlotSpec roc_plot(const audit::MembershipReport& r) {
   PlotSpec spec;
-  spec.title = "membership inference ROC (" + plain(r.target) + ", " + std::to_string(r.population) + " molecules)";
+  spec.title = "membership inference ROC (" + plain(r.target) + ", " +
+               std::to_string(r.population) + " molecules)";
   spec.x_label = "false positive rate";
   spec.y_label = "true positive rate";
   auto add = [&](const std::string& title, const audit::AttackMetrics& m) {
@@ -314,7 +342,8 @@ PlotSpec roc_plot(const audit::MembershipReport& r) {
 }
 
 nlohmann::json attack_json(const audit::AttackMetrics& m) {
-  return {{"auc", m.auc}, {"tpr_at_0.1pct_fpr", m.tpr_at_0_1pct}, {"tpr_at_1pct_fpr", m.tpr_at_1pct}};
+  return {
+      {"auc", m.auc}, {"tpr_at_0.1pct_fpr", m.tpr_at_0_1pct}, {"tpr_at_1pct_fpr", m.tpr_at_1pct}};
 }
 
 nlohmann::json membership_json(const audit::MembershipReport& r) {
@@ -330,7 +359,7 @@ nlohmann::json membership_json(const audit::MembershipReport& r) {
                        {"lira_online", attack_json(c.lira_online)},
                        {"lira_offline", attack_json(c.lira_offline)}});
   }
-  return {{"population", r.population}, {"members", r.members},     {"shadows", r.shadows},
+  return {{"population", r.population}, {"members", r.members},          {"shadows", r.shadows},
           {"target", r.target},         {"kernel", r.kernel.describe()}, {"configs", configs},
           {"seconds", r.seconds}};
 }
@@ -339,7 +368,8 @@ std::string membership_table(const audit::MembershipReport& r, bool markdown) {
   std::ostringstream out;
   const auto& base = r.configs.front();
   if (markdown) {
-    out << "| configuration | lambda | rounding | held-out MAE | attack | AUC | TPR @ 0.1 % FPR | TPR @ 1 % FPR |\n";
+    out << "| configuration | lambda | rounding | held-out MAE | attack | AUC | TPR @ 0.1 % FPR | "
+           "TPR @ 1 % FPR |\n";
     out << "|---|---|---|---|---|---|---|---|\n";
   } else {
     out << fmt::format("{:<14} {:>9} {:>6} {:>12} {:<15} {:>7} {:>11} {:>11}\n", "config", "lambda",
@@ -350,13 +380,13 @@ std::string membership_table(const audit::MembershipReport& r, bool markdown) {
       const std::string mae = fmt::format("{:.3f} ({:+.1f} %)", c.non_member_mae,
                                           100.0 * (c.non_member_mae / base.non_member_mae - 1.0));
       if (markdown) {
-        out << fmt::format("| {} | {:.3g} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} |\n", c.name, c.lambda,
-                           c.round_step > 0 ? format_number(c.round_step) : "none", mae, m->attack,
-                           m->auc, m->tpr_at_0_1pct, m->tpr_at_1pct);
-      } else {
-        out << fmt::format("{:<14} {:>9.3g} {:>6} {:>12.3f} {:<15} {:>7.3f} {:>11.3f} {:>11.3f}\n", c.name,
-                           c.lambda, c.round_step > 0 ? format_number(c.round_step) : "-", c.non_member_mae,
+        out << fmt::format("| {} | {:.3g} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} |\n", c.name,
+                           c.lambda, c.round_step > 0 ? format_number(c.round_step) : "none", mae,
                            m->attack, m->auc, m->tpr_at_0_1pct, m->tpr_at_1pct);
+      } else {
+        out << fmt::format("{:<14} {:>9.3g} {:>6} {:>12.3f} {:<15} {:>7.3f} {:>11.3f} {:>11.3f}\n",
+                           c.name, c.lambda, c.round_step > 0 ? format_number(c.round_step) : "-",
+                           c.non_member_mae, m->attack, m->auc, m->tpr_at_0_1pct, m->tpr_at_1pct);
       }
     }
   }
@@ -368,7 +398,9 @@ std::string roc_csv(const audit::MembershipReport& r) {
   out << "config,attack,fpr,tpr\n";
   for (const auto& c : r.configs) {
     for (const auto* m : {&c.loss, &c.lira_online, &c.lira_offline}) {
-      for (const auto& p : m->roc) out << c.name << "," << m->attack << "," << format_number(p.fpr) << "," << format_number(p.tpr) << "\n";
+      for (const auto& p : m->roc)
+        out << c.name << "," << m->attack << "," << format_number(p.fpr) << ","
+            << format_number(p.tpr) << "\n";
     }
   }
   return out.str();
@@ -381,6 +413,7 @@ void run_membership_command(const MembershipArgs& args, const GlobalOptions& glo
   audit::MembershipSetup setup;
   if (!args.model_file.empty()) {
     const ml::Model model = ml::Model::load(args.model_file);
+    require_kernel_model(model, args.model_file, "membership inference with shadow models");
     const auto targets = split_list(args.model.targets);
     if (targets.size() > 1) throw InputError("give at most one --target with --model");
     setup = setup_from_model(model, data, targets.empty() ? std::string() : targets.front());
@@ -393,8 +426,9 @@ void run_membership_command(const MembershipArgs& args, const GlobalOptions& glo
   if (args.json) {
     std::cout << membership_json(report).dump(2) << "\n";
   } else {
-    std::cout << fmt::format("membership inference on {} molecules ({} members), {} shadow models, {:.1f} s\n",
-                             report.population, report.members, report.shadows, report.seconds);
+    std::cout << fmt::format(
+        "membership inference on {} molecules ({} members), {} shadow models, {:.1f} s\n",
+        report.population, report.members, report.shadows, report.seconds);
     std::cout << membership_table(report, false);
   }
 }
@@ -420,9 +454,11 @@ void add_extraction_attack_options(CLI::App& cmd, ExtractionArgs& a) {
   cmd.add_option("--budget", a.attack.max_budget, "Largest number of queries the attacker makes")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{4}, std::size_t{1} << 24));
-  cmd.add_option("--budgets", a.budgets,
-                 "Budgets to evaluate, comma separated (default: 16, 24, 32, 48, ... up to --budget)");
-  cmd.add_option("--eval-size", a.attack.eval_size, "Attacker molecules held out to evaluate the surrogate")
+  cmd.add_option(
+      "--budgets", a.budgets,
+      "Budgets to evaluate, comma separated (default: 16, 24, 32, 48, ... up to --budget)");
+  cmd.add_option("--eval-size", a.attack.eval_size,
+                 "Attacker molecules held out to evaluate the surrogate")
       ->capture_default_str();
   cmd.add_option("--tolerance", a.attack.tolerance,
                  "Surrogate MAE vs the victim that counts as extracted (label units)")
@@ -433,33 +469,39 @@ void add_extraction_attack_options(CLI::App& cmd, ExtractionArgs& a) {
   cmd.add_option("--perturbed-copies", a.attack.perturbed_copies,
                  "Extra queries: perturbed copies of each attacker molecule")
       ->capture_default_str();
-  cmd.add_option("--perturbation-sigma", a.attack.perturbation_sigma, "Displacement of the perturbed copies, Å")
+  cmd.add_option("--perturbation-sigma", a.attack.perturbation_sigma,
+                 "Displacement of the perturbed copies, Å")
       ->capture_default_str();
   cmd.add_flag("--surrogate-cv", a.attack.surrogate_cv,
                "Cross-validate the surrogate's sigma and lambda instead of using the victim's");
 }
 
-audit::ExtractionReport run_extraction_audit(const ml::Model& model, const std::vector<chem::Molecule>& data,
+audit::ExtractionReport run_extraction_audit(const ml::Model& model,
+                                             const std::vector<chem::Molecule>& data,
                                              const ExtractionArgs& args, Progress& progress) {
   audit::ExtractionOptions options = args.attack;
   for (double b : parse_numbers(args.budgets, "--budgets", true)) {
-    if (b != std::floor(b) || b < 2 || b > 1e8) throw InputError("--budgets: " + format_number(b) + " is not a whole number of queries >= 2");
+    if (b != std::floor(b) || b < 2 || b > 1e8)
+      throw InputError("--budgets: " + format_number(b) + " is not a whole number of queries >= 2");
     options.budgets.push_back(static_cast<std::size_t>(b));
   }
   options.seed = args.seed;
   if (!args.target.empty()) {
     const auto it = std::find(model.targets.begin(), model.targets.end(), args.target);
-    if (it == model.targets.end()) throw InputError("the model has no target '" + args.target + "'");
+    if (it == model.targets.end())
+      throw InputError("the model has no target '" + args.target + "'");
     options.target = static_cast<std::size_t>(it - model.targets.begin());
   }
   options.progress = [&](std::string_view step, double f) { progress.update(step, f); };
-  spdlog::info("extraction: up to {} queries against a {} model of {} molecules", args.attack.max_budget,
-               chem::to_string(model.representation.kind()), model.training_size());
+  spdlog::info("extraction: up to {} queries against a {} model of {} molecules",
+               args.attack.max_budget, chem::to_string(model.representation.kind()),
+               model.training_size());
   auto report = audit::audit_extraction(model, data, options);
   progress.finish();
   if (report.available_queries < args.attack.max_budget) {
-    spdlog::warn("only {} query molecules were available (budget {}); add data or --perturbed-copies",
-                 report.available_queries, args.attack.max_budget);
+    spdlog::warn(
+        "only {} query molecules were available (budget {}); add data or --perturbed-copies",
+        report.available_queries, args.attack.max_budget);
   }
   return report;
 }
@@ -468,8 +510,10 @@ std::string extraction_csv(const audit::ExtractionReport& r) {
   std::ostringstream out;
   out << "queries,mae_vs_victim,rmse_vs_victim,mae_vs_truth,seconds\n";
   for (const auto& p : r.points) {
-    out << p.queries << "," << format_number(p.mae_vs_victim) << "," << format_number(p.rmse_vs_victim) << ","
-        << (p.mae_vs_truth ? format_number(*p.mae_vs_truth) : "") << "," << format_number(p.seconds) << "\n";
+    out << p.queries << "," << format_number(p.mae_vs_victim) << ","
+        << format_number(p.rmse_vs_victim) << ","
+        << (p.mae_vs_truth ? format_number(*p.mae_vs_truth) : "") << "," << format_number(p.seconds)
+        << "\n";
   }
   return out.str();
 }
@@ -479,7 +523,8 @@ PlotSpec extraction_plot(const audit::ExtractionReport& r) {
   spec.title = "model extraction: surrogate error vs queries (" + plain(r.target) + ")";
   spec.x_label = "queries Q";
   spec.y_label = "MAE on held-out attacker molecules";
-  PlotSeries victim{"surrogate vs victim answers", {}, {}}, truth{"surrogate vs true labels", {}, {}};
+  PlotSeries victim{"surrogate vs victim answers", {}, {}},
+      truth{"surrogate vs true labels", {}, {}};
   for (const auto& p : r.points) {
     victim.x.push_back(static_cast<double>(p.queries));
     victim.y.push_back(p.mae_vs_victim);
@@ -493,7 +538,8 @@ PlotSpec extraction_plot(const audit::ExtractionReport& r) {
   if (!truth.x.empty()) spec.series.push_back(std::move(truth));
   spec.series.push_back({"tolerance", {x0, x1}, {r.tolerance, r.tolerance}});
   if (r.victim_mae_vs_truth) {
-    spec.series.push_back({"victim vs true labels", {x0, x1}, {*r.victim_mae_vs_truth, *r.victim_mae_vs_truth}});
+    spec.series.push_back(
+        {"victim vs true labels", {x0, x1}, {*r.victim_mae_vs_truth, *r.victim_mae_vs_truth}});
   }
   return spec;
 }
@@ -501,8 +547,10 @@ PlotSpec extraction_plot(const audit::ExtractionReport& r) {
 nlohmann::json extraction_json(const audit::ExtractionReport& r) {
   nlohmann::json points = nlohmann::json::array();
   for (const auto& p : r.points) {
-    nlohmann::json j{{"queries", p.queries}, {"mae_vs_victim", p.mae_vs_victim},
-                     {"rmse_vs_victim", p.rmse_vs_victim}, {"seconds", p.seconds}};
+    nlohmann::json j{{"queries", p.queries},
+                     {"mae_vs_victim", p.mae_vs_victim},
+                     {"rmse_vs_victim", p.rmse_vs_victim},
+                     {"seconds", p.seconds}};
     if (p.mae_vs_truth) j["mae_vs_truth"] = *p.mae_vs_truth;
     points.push_back(j);
   }
@@ -517,19 +565,22 @@ nlohmann::json extraction_json(const audit::ExtractionReport& r) {
                    {"points", points},
                    {"largest_safe_budget", r.largest_safe_budget},
                    {"seconds", r.seconds}};
-  j["queries_to_tolerance"] = r.queries_to_tolerance ? nlohmann::json(*r.queries_to_tolerance) : nlohmann::json();
+  j["queries_to_tolerance"] =
+      r.queries_to_tolerance ? nlohmann::json(*r.queries_to_tolerance) : nlohmann::json();
   if (r.victim_mae_vs_truth) j["victim_mae_vs_truth"] = *r.victim_mae_vs_truth;
   return j;
 }
 
 std::string extraction_summary(const audit::ExtractionReport& r) {
   if (r.queries_to_tolerance) {
-    return fmt::format("a surrogate came within {} of the victim after {} queries; every budget tested "
-                       "below it ({} and fewer) kept the surrogate worse than that",
-                       format_number(r.tolerance), *r.queries_to_tolerance, r.largest_safe_budget);
+    return fmt::format(
+        "a surrogate came within {} of the victim after {} queries; every budget tested "
+        "below it ({} and fewer) kept the surrogate worse than that",
+        format_number(r.tolerance), *r.queries_to_tolerance, r.largest_safe_budget);
   }
-  return fmt::format("no surrogate came within {} of the victim with up to {} queries (best MAE {:.3f})",
-                     format_number(r.tolerance), r.points.back().queries, r.points.back().mae_vs_victim);
+  return fmt::format(
+      "no surrogate came within {} of the victim with up to {} queries (best MAE {:.3f})",
+      format_number(r.tolerance), r.points.back().queries, r.points.back().mae_vs_victim);
 }
 
 void run_extraction_command(const ExtractionArgs& args, const GlobalOptions& global) {
@@ -544,17 +595,19 @@ void run_extraction_command(const ExtractionArgs& args, const GlobalOptions& glo
     std::cout << extraction_json(report).dump(2) << "\n";
     return;
   }
-  std::cout << fmt::format("attacker molecules: {} usable ({} in the training set and {} the model refuses left out), "
-                           "{} for evaluation, {} queries available\n",
-                           report.pool, report.excluded_training, report.excluded_unfit, report.eval_size,
-                           report.available_queries);
-  if (report.victim_mae_vs_truth) std::cout << fmt::format("victim MAE vs true labels: {:.3f}\n", *report.victim_mae_vs_truth);
-  std::cout << fmt::format("{:>9} {:>14} {:>14} {:>14} {:>9}\n", "queries", "MAE vs victim", "RMSE vs victim",
-                           "MAE vs truth", "time (s)");
+  std::cout << fmt::format(
+      "attacker molecules: {} usable ({} in the training set and {} the model refuses left out), "
+      "{} for evaluation, {} queries available\n",
+      report.pool, report.excluded_training, report.excluded_unfit, report.eval_size,
+      report.available_queries);
+  if (report.victim_mae_vs_truth)
+    std::cout << fmt::format("victim MAE vs true labels: {:.3f}\n", *report.victim_mae_vs_truth);
+  std::cout << fmt::format("{:>9} {:>14} {:>14} {:>14} {:>9}\n", "queries", "MAE vs victim",
+                           "RMSE vs victim", "MAE vs truth", "time (s)");
   for (const auto& p : report.points) {
-    std::cout << fmt::format("{:>9} {:>14.4f} {:>14.4f} {:>14} {:>9.2f}\n", p.queries, p.mae_vs_victim,
-                             p.rmse_vs_victim, p.mae_vs_truth ? fmt::format("{:.4f}", *p.mae_vs_truth) : "-",
-                             p.seconds);
+    std::cout << fmt::format(
+        "{:>9} {:>14.4f} {:>14.4f} {:>14} {:>9.2f}\n", p.queries, p.mae_vs_victim, p.rmse_vs_victim,
+        p.mae_vs_truth ? fmt::format("{:.4f}", *p.mae_vs_truth) : "-", p.seconds);
   }
   std::cout << extraction_summary(report) << "\n";
 }
@@ -577,6 +630,8 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
   apply_global_options(global);
   Progress progress(Progress::detect_mode(global.quiet));
   const ml::Model model = ml::Model::load(args.model);
+  require_kernel_model(model, args.model,
+                       "the full report (reconstruction, membership, extraction)");
   const auto data = load_data(args.data, 42);
   const std::filesystem::path out(args.output);
   const std::string stem = out.stem().string();
@@ -584,11 +639,14 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
   auto sibling = [&](const std::string& suffix) { return (dir / (stem + suffix)).string(); };
   std::ostringstream md;
   md << "# encmol privacy audit\n\n";
-  md << "- model: `" << args.model << "` — " << model.representation.describe() << "; " << model.global_krr().kernel.describe()
-     << ", lambda " << format_number(model.global_krr().lambda) << "; " << model.training_size() << " training molecules; targets";
+  md << "- model: `" << args.model << "` — " << model.representation.describe() << "; "
+     << model.global_krr().kernel.describe() << ", lambda "
+     << format_number(model.global_krr().lambda) << "; " << model.training_size()
+     << " training molecules; targets";
   for (const auto& t : model.targets) md << " " << t;
   md << "\n- data: ";
-  for (const auto& d : args.data.empty() ? std::vector<std::string>{"bundled QM7"} : args.data) md << "`" << d << "` ";
+  for (const auto& d : args.data.empty() ? std::vector<std::string>{"bundled QM7"} : args.data)
+    md << "`" << d << "` ";
   md << "(" << data.size() << " molecules)\n- seed: " << args.seed << "\n\n";
 
   // 1. Reconstruction.
@@ -616,11 +674,13 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
     const std::string roc = sibling("_membership_roc.png");
     const bool plotted = try_plot(roc_plot(mem), roc);
     md << "## 2. Membership inference through the prediction interface\n\n";
-    md << fmt::format("Population {} molecules of the data ({} of them training molecules of the model), {} "
-                      "shadow models (LiRA, Carlini et al. 2022), target `{}`; {:.1f} s.\n\n",
-                      mem.population, mem.members, mem.shadows, mem.target, mem.seconds);
+    md << fmt::format(
+        "Population {} molecules of the data ({} of them training molecules of the model), {} "
+        "shadow models (LiRA, Carlini et al. 2022), target `{}`; {:.1f} s.\n\n",
+        mem.population, mem.members, mem.shadows, mem.target, mem.seconds);
     md << membership_table(mem, true) << "\n";
-    md << "Held-out MAE: error on the non-members (the change against (a) is the accuracy cost of the "
+    md << "Held-out MAE: error on the non-members (the change against (a) is the accuracy cost of "
+          "the "
           "mitigation).\n\n";
     if (plotted) md << "![ROC](" << std::filesystem::path(roc).filename().string() << ")\n\n";
   }
@@ -632,26 +692,32 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
     const std::string png = sibling("_extraction.png");
     const bool plotted = try_plot(extraction_plot(ext), png);
     md << "## 3. Model extraction with black-box queries\n\n";
-    md << fmt::format("Attacker: {} molecules of the data that are not training molecules ({} held out for "
-                      "evaluation, {} queries available); surrogate KRR with the victim's kernel and {}; "
-                      "{:.1f} s.\n\n",
-                      ext.pool, ext.eval_size, ext.available_queries,
-                      args.extraction.attack.surrogate_cv ? "cross-validated sigma and lambda" : "hyper-parameters",
-                      ext.seconds);
+    md << fmt::format(
+        "Attacker: {} molecules of the data that are not training molecules ({} held out for "
+        "evaluation, {} queries available); surrogate KRR with the victim's kernel and {}; "
+        "{:.1f} s.\n\n",
+        ext.pool, ext.eval_size, ext.available_queries,
+        args.extraction.attack.surrogate_cv ? "cross-validated sigma and lambda"
+                                            : "hyper-parameters",
+        ext.seconds);
     md << "| queries | MAE vs victim | MAE vs true labels |\n|---|---|---|\n";
     for (const auto& p : ext.points) {
       md << fmt::format("| {} | {:.3f} | {} |\n", p.queries, p.mae_vs_victim,
                         p.mae_vs_truth ? fmt::format("{:.3f}", *p.mae_vs_truth) : "-");
     }
-    if (ext.victim_mae_vs_truth) md << fmt::format("\nThe victim's own MAE on these molecules: {:.3f}.\n", *ext.victim_mae_vs_truth);
+    if (ext.victim_mae_vs_truth)
+      md << fmt::format("\nThe victim's own MAE on these molecules: {:.3f}.\n",
+                        *ext.victim_mae_vs_truth);
     md << "\n" << extraction_summary(ext) << ".\n\n";
-    if (plotted) md << "![extraction](" << std::filesystem::path(png).filename().string() << ")\n\n";
+    if (plotted)
+      md << "![extraction](" << std::filesystem::path(png).filename().string() << ")\n\n";
   }
   md << "## What encmol does about it\n\n"
         "- The model never leaves its owner: the service evaluates it on encrypted queries, so the "
         "reconstruction of section 1 needs the model file, which a client never gets.\n"
         "- A reply reveals only the requested predictions (other slots zeroed, noise-flooded).\n"
-        "- A per-client query budget bounds extraction (section 3) and, with rounding, limits what the "
+        "- A per-client query budget bounds extraction (section 3) and, with rounding, limits what "
+        "the "
         "membership attacks of section 2 can measure.\n"
         "- See docs/privacy.md.\n";
   md << fmt::format("\nTotal time {:.1f} s.\n", watch.seconds());
@@ -664,24 +730,30 @@ void run_report_command(ReportArgs args, const GlobalOptions& global) {
 
 void add_audit_command(CLI::App& app, GlobalOptions& global) {
   auto* audit_cmd = app.add_subcommand(
-      "audit", "Measure what a shared model or an open prediction interface leaks about its training data");
+      "audit",
+      "Measure what a shared model or an open prediction interface leaks about its training data");
   audit_cmd->require_subcommand(1, 1);
   add_global_options(*audit_cmd, global);
 
   {
     auto args = std::make_shared<ReconstructArgs>();
-    auto* cmd = audit_cmd->add_subcommand(
-        "reconstruct", "Recover the training molecules from a plaintext KRR model file (CM: exact; BoB: best effort)");
+    auto* cmd = audit_cmd->add_subcommand("reconstruct",
+                                          "Recover the training molecules from a plaintext KRR "
+                                          "model file (CM: exact; BoB: best effort)");
     cmd->add_option("--model", args->model, "Model file")->required();
-    cmd->add_option("-o,--output", args->output, "XYZ file for the recovered molecules")->required();
-    cmd->add_option("--reference", args->reference,
-                    "The original molecules (files or directories): report how many were recovered exactly");
+    cmd->add_option("-o,--output", args->output, "XYZ file for the recovered molecules")
+        ->required();
+    cmd->add_option(
+        "--reference", args->reference,
+        "The original molecules (files or directories): report how many were recovered exactly");
     cmd->add_option("--csv", args->csv, "Per-molecule results (CSV, - = stdout)");
-    cmd->add_option("--limit", args->limit, "Only the first N training molecules (0 = all)")->capture_default_str();
+    cmd->add_option("--limit", args->limit, "Only the first N training molecules (0 = all)")
+        ->capture_default_str();
     cmd->add_option("--node-budget", args->node_budget,
                     "Bag of Bonds: candidate placements tried per molecule before giving up")
         ->capture_default_str();
-    cmd->add_option("--rmsd-tolerance", args->rmsd_tolerance, "RMSD (Å) below which a molecule counts as recovered")
+    cmd->add_option("--rmsd-tolerance", args->rmsd_tolerance,
+                    "RMSD (Å) below which a molecule counts as recovered")
         ->capture_default_str();
     cmd->add_flag("--json", args->json, "Print the summary as JSON");
     add_global_options(*cmd, global);
@@ -689,13 +761,14 @@ void add_audit_command(CLI::App& app, GlobalOptions& global) {
   }
   {
     auto args = std::make_shared<MembershipArgs>();
-    auto* cmd = audit_cmd->add_subcommand(
-        "membership",
-        "Membership inference (loss threshold and LiRA) for the default, a regularized and a rounding interface");
+    auto* cmd = audit_cmd->add_subcommand("membership",
+                                          "Membership inference (loss threshold and LiRA) for the "
+                                          "default, a regularized and a rounding interface");
     cmd->add_option("--data", args->data,
                     "Molecules with labels: the population (default: bundled QM7)");
     cmd->add_option("--model", args->model_file,
-                    "Audit this model (members = its training molecules found in --data) instead of training one");
+                    "Audit this model (members = its training molecules found in --data) instead "
+                    "of training one");
     args->model.add_to(*cmd, false);
     cmd->add_option("--train-size", args->train_size,
                     "Molecules the fresh target model is trained on (default: half the data)");
@@ -716,11 +789,13 @@ void add_audit_command(CLI::App& app, GlobalOptions& global) {
     auto* cmd = audit_cmd->add_subcommand(
         "extraction", "Black-box model stealing: surrogate error versus the number of queries");
     cmd->add_option("--model", args->model, "Victim model file")->required();
-    cmd->add_option("--data", args->data,
-                    "The attacker's molecules (training molecules are removed; default: bundled QM7)");
+    cmd->add_option(
+        "--data", args->data,
+        "The attacker's molecules (training molecules are removed; default: bundled QM7)");
     add_extraction_attack_options(*cmd, *args);
     cmd->add_option("--target", args->target, "Property to attack (default: the model's first)");
-    cmd->add_option("--seed", args->seed, "Seed of the query order and evaluation split")->capture_default_str();
+    cmd->add_option("--seed", args->seed, "Seed of the query order and evaluation split")
+        ->capture_default_str();
     cmd->add_option("-o,--output", args->output, "CSV of the curve (- = stdout)");
     cmd->add_option("--plot", args->plot, "Plot of the curve (PNG)");
     cmd->add_flag("--json", args->json, "Print JSON");
@@ -730,14 +805,19 @@ void add_audit_command(CLI::App& app, GlobalOptions& global) {
   {
     auto args = std::make_shared<ReportArgs>();
     auto* cmd = audit_cmd->add_subcommand(
-        "report", "Run all three audits on a model and a data set and write one Markdown report with plots");
+        "report",
+        "Run all three audits on a model and a data set and write one Markdown report with plots");
     cmd->add_option("--model", args->model, "Model file")->required();
     cmd->add_option("--data", args->data,
                     "The data set the model was trained from, with labels (default: bundled QM7)");
-    cmd->add_option("-o,--output", args->output, "Markdown report; plots and XYZ are written beside it")->required();
+    cmd->add_option("-o,--output", args->output,
+                    "Markdown report; plots and XYZ are written beside it")
+        ->required();
     cmd->add_option("--seed", args->seed, "Seed of every random choice")->capture_default_str();
-    cmd->add_option("--limit", args->reconstruct.limit, "Reconstruct only the first N training molecules");
-    cmd->add_option("--node-budget", args->reconstruct.node_budget, "Bag of Bonds search budget per molecule")
+    cmd->add_option("--limit", args->reconstruct.limit,
+                    "Reconstruct only the first N training molecules");
+    cmd->add_option("--node-budget", args->reconstruct.node_budget,
+                    "Bag of Bonds search budget per molecule")
         ->capture_default_str();
     add_membership_attack_options(*cmd, args->membership);
     add_extraction_attack_options(*cmd, args->extraction);
