@@ -244,3 +244,65 @@ TEST(AtomicSecure, DefaultBudgetStaysBelowAnExactSolve) {
 }
 
 }  // namespace
+
+namespace {
+
+// Random features with public features: the card carries the map, the client computes its features.
+TEST(FeatureSecure, RandomFeaturesMatchPlainWithinTheBound) {
+  ml::TrainOptions o = quadratic_options({"ae_pbe0", "ae_dftb"});
+  o.family = ml::ModelFamily::RandomFeatures;
+  o.feature_counts = {256};
+  o.sigmas = {4.0};
+  o.lambdas = {1e-6};
+  o.delta = {ml::DeltaSource::XtbEnergy, ml::DeltaSource::None};
+  const ml::Model model = ml::train(qm7_split().train, o).model;
+  secure::Server server(model, tolerance(0.05));
+  const secure::Plan& plan = server.plan();
+  ASSERT_EQ(plan.family, secure::PlanFamily::Features);
+  EXPECT_EQ(plan.depth, 2);
+  EXPECT_EQ(plan.features.features, 256u);
+  std::printf("%s", plan.describe().c_str());
+  const secure::ModelCard card = secure::ModelCard::decode(server.card().encode(), "card");
+  ASSERT_TRUE(card.feature_map.has_value());
+  secure::Client client(card);
+  const auto keys = client.make_eval_keys();
+  std::vector<chem::Molecule> test = qm7_split().test;
+  const secure::Predictions p = client.decrypt(server.evaluate(client.encrypt(test), keys), test);
+  const Eigen::MatrixXd plain = model.predict(test);
+  const Eigen::MatrixXd delta = model.baseline.delta.evaluate(test);
+  double worst = 0;
+  for (Eigen::Index i = 0; i < plain.rows(); ++i)
+    for (Eigen::Index t = 0; t < 2; ++t) {
+      const double err = std::fabs(p.raw(i, t) - (plain(i, t) - delta(i, t)));
+      EXPECT_LE(err, plan.budget[static_cast<std::size_t>(t)].bound);
+      worst = std::max(worst, err);
+    }
+  EXPECT_GT(worst, 0.0);
+  // Public features: the default budget stays below the D + E answers that solve for the weights.
+  EXPECT_LE(secure::default_query_budget(model), (256 + model.baseline.elements.size()) / 4);
+  // A card whose map does not match its plan is refused.
+  auto hostile = [&](auto&& edit) {
+    secure::ModelCard bad = server.card();
+    edit(bad);
+    EXPECT_THROW(secure::ModelCard::decode(bad.encode(), "card"), FormatError);
+  };
+  hostile([](secure::ModelCard& c) { c.plan.features.features = 255; });  // map and plan disagree
+  hostile([](secure::ModelCard& c) { c.plan.query_stride = c.plan.sum_block + 1; });
+  hostile([](secure::ModelCard& c) {
+    c.plan.sum_block = c.plan.period - 1;
+  });  // block shorter than a molecule
+  hostile([](secure::ModelCard& c) { c.plan.features.amplitude = 0.0; });
+  hostile([](secure::ModelCard& c) { c.feature_map.reset(); });  // feature plan without its map
+  // Junk outside a molecule's block never reaches a prediction: the weights there are 0.
+  const std::vector<chem::Molecule> one(test.begin(), test.begin() + 1);
+  std::vector<double> slots(plan.slots, 0.0);
+  const auto v = client.query_vectors(one)[0];
+  std::copy(v.begin(), v.end(), slots.begin());
+  for (std::size_t s = plan.period; s < plan.slots; ++s) slots[s] = 0.5;
+  const auto reply = server.evaluate_one(client.encrypt_slots(slots), keys, 1,
+                                         ckks::Encryptor(server.context(), keys.public_key));
+  EXPECT_NEAR(client.decrypt_slots(reply)[plan.output_slot(0, 0)], plain(0, 0) - delta(0, 0),
+              plan.budget[0].bound);
+}
+
+}  // namespace

@@ -122,12 +122,7 @@ Plan compile_atomic_plan(const ml::Model& model, const PlanOptions& options) {
         "encrypted plan: the model file does not record its training atoms' frame (written before "
         "model format 4); "
         "retrain it with this encmol to serve it encrypted");
-  Plan p;
-  p.family = PlanFamily::Atomic;
-  p.model_hash = model_hash(model);
-  p.options = options;
-  p.targets = model.target_count();
-  p.training_size = std::max<std::size_t>(1, model.training_size());
+  Plan p = plan_skeleton(model, options, PlanFamily::Atomic);
   p.dimension = model.atom_input_dimension();
   p.period = p.dimension + 1;
   p.degree = stages.power;
@@ -155,12 +150,7 @@ Plan compile_atomic_plan(const ml::Model& model, const PlanOptions& options) {
 
   p.budget.resize(p.targets);
   for (std::size_t t = 0; t < p.targets; ++t)
-    p.budget[t].tolerance =
-        options.tolerance > 0
-            ? options.tolerance
-            : options.relative_tolerance * (t < model.label_scale.size() && model.label_scale[t] > 0
-                                                ? model.label_scale[t]
-                                                : 1.0);
+    p.budget[t].tolerance = target_tolerance(model, options, t);
   // The frame (ellipsoid or ball, ml/atom_frame.hpp) whose weights are smaller relative to the
   // tolerances: every noise term of the budget is proportional to them.
   std::vector<double> magnitude(p.targets, 0.0);
@@ -207,13 +197,7 @@ Plan compile_atomic_plan(const ml::Model& model, const PlanOptions& options) {
   for (int sb = options.min_scale_bits; sb <= options.max_scale_bits; ++sb) {
     Candidate c = try_scale(p, options, sb, magnitude, f);
     if (c.ok) {
-      // Smallest ring, then scales up to 2^50 (IFMA primes), then the most flooding bits.
-      const bool fast = c.plan.scale_bits <= 50, best_fast = best.ok && best.plan.scale_bits <= 50;
-      if (!best.ok || c.plan.params.log_n < best.plan.params.log_n ||
-          (c.plan.params.log_n == best.plan.params.log_n &&
-           ((fast && !best_fast) ||
-            (fast == best_fast && c.plan.flood_bits > best.plan.flood_bits))))
-        best = std::move(c);
+      if (!best.ok || preferred_plan(c.plan, best.plan)) best = std::move(c);
       continue;
     }
     if (!c.why.empty()) why = c.why;

@@ -10,6 +10,7 @@
 #include "encmol/core/file_io.hpp"
 #include "encmol/he/linear.hpp"
 #include "encmol/secure/atomic_plan.hpp"
+#include "encmol/secure/feature_plan.hpp"
 #include "encmol/secure/roles.hpp"
 #include "encmol/secure/wire.hpp"
 
@@ -117,6 +118,9 @@ std::vector<std::vector<double>> Client::query_vectors(
     const std::vector<chem::Molecule>& molecules) const {
   const Plan& plan = card_.plan;
   if (plan.family == PlanFamily::Atomic) return atomic_vectors(card_, molecules);
+  if (plan.family == PlanFamily::Features)
+    return feature_query_vectors(plan, card_.representation, card_.projection, *card_.feature_map,
+                                 molecules);
   std::vector<std::vector<double>> vectors(molecules.size());
   for (std::size_t i = 0; i < molecules.size(); ++i) {
     const auto& m = molecules[i];
@@ -141,7 +145,8 @@ Query Client::encrypt(const std::vector<chem::Molecule>& molecules) const {
   if (molecules.empty()) throw InputError("encrypt: no molecules given");
   const Plan& plan = card_.plan;
   const std::vector<std::vector<double>> vectors = query_vectors(molecules);
-  const he::MatVecPlan mv = plan.matvec_plan();
+  const bool feature_plan = plan.family == PlanFamily::Features;
+  const he::MatVecPlan mv = feature_plan ? he::MatVecPlan{} : plan.matvec_plan();
   Query q;
   q.plan_hash = card_.plan_hash();
   q.key_id = key_id_;
@@ -151,6 +156,14 @@ Query Client::encrypt(const std::vector<chem::Molecule>& molecules) const {
   q.sealed_names = seal_names(keygen_->secret_key(), names);
   for (std::size_t b = 0; b < molecules.size(); b += plan.queries) {
     const std::size_t e = std::min(molecules.size(), b + plan.queries);
+    if (feature_plan) {  // molecule g's vector at slots [g B, g B + D + E): no replicas
+      std::vector<double> slots(plan.slots, 0.0);
+      for (std::size_t i = b; i < e; ++i)
+        std::copy(vectors[i].begin(), vectors[i].end(),
+                  slots.begin() + static_cast<std::ptrdiff_t>((i - b) * plan.query_stride));
+      q.ciphertexts.push_back(encrypt_slots(slots));
+      continue;
+    }
     std::vector<std::vector<double>> group;
     for (std::size_t i = b; i < e; ++i) {
       if (plan.family != PlanFamily::Atomic) {

@@ -83,6 +83,30 @@ double finish_budget(Plan& p, const PlanOptions& options, const std::vector<doub
   return worst;
 }
 
+Plan plan_skeleton(const ml::Model& model, const PlanOptions& options, PlanFamily family) {
+  Plan p;
+  p.family = family;
+  p.model_hash = model_hash(model);
+  p.options = options;
+  p.targets = model.target_count();
+  p.training_size = std::max<std::size_t>(1, model.training_size());
+  return p;
+}
+
+double target_tolerance(const ml::Model& model, const PlanOptions& options, std::size_t t) {
+  if (options.tolerance > 0) return options.tolerance;
+  const bool spread = t < model.label_scale.size() && model.label_scale[t] > 0;
+  return options.relative_tolerance * (spread ? model.label_scale[t] : 1.0);
+}
+
+bool preferred_plan(const Plan& candidate, const Plan& best) {
+  if (candidate.params.log_n != best.params.log_n)
+    return candidate.params.log_n < best.params.log_n;
+  const bool fast = candidate.scale_bits <= 50, best_fast = best.scale_bits <= 50;
+  if (fast != best_fast) return fast;
+  return candidate.flood_bits > best.flood_bits;
+}
+
 std::string over_budget_message(const Plan& p, double worst, const char* weights_name) {
   std::size_t wt = 0;
   for (std::size_t t = 0; t < p.targets; ++t)

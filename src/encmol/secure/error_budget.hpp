@@ -36,6 +36,16 @@ void choose_weight_scales(Plan& p, const std::vector<double>& magnitude);
 double finish_budget(Plan& p, const PlanOptions& options, const std::vector<double>& approximation,
                      const std::vector<double>& noise, bool& ok);
 
+/// A plan of `family` with the model's identity, the options, the target count and the training
+/// size set.
+Plan plan_skeleton(const ml::Model& model, const PlanOptions& options, PlanFamily family);
+/// The tolerance of target t: the absolute one, or the relative one times the target's label
+/// spread.
+double target_tolerance(const ml::Model& model, const PlanOptions& options, std::size_t t);
+/// Among plans that fit: the smaller ring, then scales up to 2^50 (IFMA primes), then more flooding
+/// bits.
+bool preferred_plan(const Plan& candidate, const Plan& best);
+
 /// "at scale 2^s the bound of target t is r x its tolerance ..." for the target furthest over.
 std::string over_budget_message(const Plan& p, double worst, const char* weights_name);
 

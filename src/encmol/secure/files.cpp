@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <variant>
 
 #include "encmol/ckks/serialization.hpp"
 #include "encmol/core/error.hpp"
@@ -93,6 +94,10 @@ ModelCard ModelCard::from_model(const ml::Model& model, const PlanOptions& optio
     c.projection = model.atom_projection;
     c.frame = plan_frame(model, c.plan);
   }
+  if (c.plan.family == PlanFamily::Features) {
+    c.projection = model.atom_projection;
+    c.feature_map = std::get<ml::RandomFeatureModel>(model.body).map;
+  }
   return c;
 }
 
@@ -109,6 +114,8 @@ core::Bytes ModelCard::encode() const {
   delta.write(w);
   projection.write(w);
   frame.write(w);
+  w.u8(feature_map ? 1 : 0);
+  if (feature_map) feature_map->write(w);
   return core::seal_envelope(kCardKind, kCardFormatVersion, w.data());
 }
 
@@ -133,20 +140,35 @@ ModelCard ModelCard::decode(std::span<const std::uint8_t> envelope, const std::s
         r, c.representation.is_atomic()
                ? c.projection.output_dimension(c.representation.atom_dimension())
                : 0);
+    const auto has_map = r.u8();
+    if (has_map > 1) r.fail("model card: bad feature-map flag");
+    if (has_map == 1) {
+      if (!c.representation.is_atomic())
+        r.fail("model card: a feature map needs an atomic representation");
+      c.feature_map = ml::RandomFeatureMap::read(
+          r, c.projection.output_dimension(c.representation.atom_dimension()), 0);
+    }
   }
   r.expect_end();
   const bool atomic = c.plan.family == PlanFamily::Atomic;
+  const bool features = c.plan.family == PlanFamily::Features;
   const std::size_t dimension =
       atomic ? c.projection.output_dimension(c.representation.atom_dimension())
-             : c.representation.dimension();
+      : features
+          ? (c.feature_map ? c.feature_map->feature_count() + c.plan.features.count_elements.size()
+                           : 0)
+          : c.representation.dimension();
   bool ok =
-      nt == c.plan.targets && dimension == c.plan.dimension && (atomic || !c.projection.active()) &&
+      nt == c.plan.targets && dimension == c.plan.dimension &&
+      (atomic || features || !c.projection.active()) && features == c.feature_map.has_value() &&
+      (atomic || c.frame.empty()) &&
+      (!features || c.feature_map->feature_count() == c.plan.features.features) &&
       (!atomic || (c.representation.is_atomic() &&
                    c.representation.elements() == c.plan.atomic.elements && !c.frame.empty()));
   try {
     c.delta.validate(nt);
     if (c.projection.active()) c.projection.validate(c.representation.elements());
-    c.frame.validate(dimension, c.representation.elements());
+    if (atomic) c.frame.validate(dimension, c.representation.elements());
   } catch (const Error&) {
     ok = false;
   }

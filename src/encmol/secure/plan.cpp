@@ -16,8 +16,8 @@ namespace encmol::secure {
 namespace {
 
 constexpr std::uint32_t kPlanFormat = 2;  // 2: layout enforcement, weights in leaves
-constexpr std::uint32_t kAtomicPlanFormat =
-    3;  // 3: + family and the atomic circuit (kernel plans stay 2)
+constexpr std::uint32_t kFamilyPlanFormat =
+    3;  // 3: + circuit family and its fields (kernel plans stay 2)
 
 }  // namespace
 
@@ -91,7 +91,23 @@ he::MatVecPlan Plan::matvec_plan() const {
 
 std::string Plan::describe() const {
   std::ostringstream s;
-  if (family == PlanFamily::Atomic) {
+  if (family == PlanFamily::Features) {
+    s << fmt::format(
+        "random-feature model with public features: the client computes {} features of its "
+        "molecule "
+        "from the card's map (+ {} element counts); the server takes one inner product per target. "
+        "A "
+        "client with {} independent answers can solve for the weights exactly\n",
+        features.features, features.count_elements.size(),
+        features.features + features.count_elements.size());
+    s << fmt::format(
+        "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
+        "keys\n",
+        params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
+    s << fmt::format("packing: {} molecule{} per ciphertext ({} slots each)\n", queries,
+                     queries == 1 ? "" : "s", query_stride);
+    s << fmt::format("noise flooding 2^{} x noise bound (std {:.3g})\n", flood_bits, flood_sigma);
+  } else if (family == PlanFamily::Atomic) {
     s << fmt::format(
         "atomic model, u^{} per atom: {} hidden values from {} values per atom, atoms of",
         atomic.power, rows, dimension);
@@ -141,14 +157,14 @@ std::string Plan::describe() const {
         "{:.3g}; "
         "tolerance {:.3g}, {} {:.3g}); results rounded to {:g}\n",
         t, b.bound, b.approximation, b.noise, b.flooding, b.tolerance,
-        family == PlanFamily::Atomic ? "sum|weights|" : "sum|alpha|", b.sum_abs_alpha,
+        family == PlanFamily::Kernel ? "sum|alpha|" : "sum|weights|", b.sum_abs_alpha,
         b.rounding_step);
   }
   return s.str();
 }
 
 void Plan::write(core::ByteWriter& out) const {
-  out.u32(family == PlanFamily::Kernel ? kPlanFormat : kAtomicPlanFormat);
+  out.u32(family == PlanFamily::Kernel ? kPlanFormat : kFamilyPlanFormat);
   out.bytes(model_hash);
   options.write(out);
   out.u8(static_cast<std::uint8_t>(kernel));
@@ -198,18 +214,19 @@ void Plan::write(core::ByteWriter& out) const {
   }
   if (family != PlanFamily::Kernel) {
     out.u8(static_cast<std::uint8_t>(family));
-    atomic.write(out);
+    if (family == PlanFamily::Atomic) atomic.write(out);
+    if (family == PlanFamily::Features) features.write(out);
   }
 }
 
 Plan Plan::read(core::ByteReader& in) {
   const std::string& ctx = in.context();
   const auto format = in.u32();
-  if (format != kPlanFormat && format != kAtomicPlanFormat)
+  if (format != kPlanFormat && format != kFamilyPlanFormat)
     throw FormatError(fmt::format(
         "{}: plan format {} (this encmol reads formats {} and {}): ask the model owner for "
         "a card made by this encmol version",
-        ctx, format, kPlanFormat, kAtomicPlanFormat));
+        ctx, format, kPlanFormat, kFamilyPlanFormat));
   Plan p;
   auto mh = in.bytes(32);
   std::copy(mh.begin(), mh.end(), p.model_hash.begin());
@@ -273,41 +290,52 @@ Plan Plan::read(core::ByteReader& in) {
               " has a non-positive rounding step or tolerance, or a negative bound");
     p.budget.push_back(b);
   }
-  if (format == kAtomicPlanFormat) {
+  if (format == kFamilyPlanFormat) {
     const auto fam = in.u8();
-    if (fam != static_cast<std::uint8_t>(PlanFamily::Atomic))
+    if (fam == static_cast<std::uint8_t>(PlanFamily::Atomic)) {
+      p.family = PlanFamily::Atomic;
+      p.atomic = AtomicCircuit::read(in);
+    } else if (fam == static_cast<std::uint8_t>(PlanFamily::Features)) {
+      p.family = PlanFamily::Features;
+      p.features = FeatureCircuit::read(in);
+    } else {
       throw FormatError(ctx + ": plan: unknown circuit family " + std::to_string(fam));
-    p.family = PlanFamily::Atomic;
-    p.atomic = AtomicCircuit::read(in);
+    }
   }
   // Shape checks: everything a client indexes with must be consistent.
   const std::size_t slots = p.params.slots();
   const bool atomic = p.family == PlanFamily::Atomic;
-  const bool period_ok = atomic ? p.period == p.dimension + 1 &&
-                                      p.atomic.window_stride >= p.rows + p.period - 1 &&
-                                      p.query_stride == p.atomic.windows * p.atomic.window_stride &&
-                                      p.atomic.window_sum <= p.atomic.window_stride &&
-                                      p.atomic.window_sum >= std::max(p.rows, p.period)
-                                : p.period >= p.dimension + 2 + ne;
+  const bool feature_plan = p.family == PlanFamily::Features;
+  const bool period_ok =
+      feature_plan ? p.period == p.dimension &&
+                         p.dimension == p.features.features + p.features.count_elements.size() &&
+                         p.sum_block >= p.period && p.query_stride == p.sum_block
+      : atomic ? p.period == p.dimension + 1 && p.atomic.window_stride >= p.rows + p.period - 1 &&
+                     p.query_stride == p.atomic.windows * p.atomic.window_stride &&
+                     p.atomic.window_sum <= p.atomic.window_stride &&
+                     p.atomic.window_sum >= std::max(p.rows, p.period)
+               : p.period >= p.dimension + 2 + ne;
   const bool ok = period_ok && p.slots == slots && p.targets == nb && p.targets >= 1 &&
                   p.dimension >= 1 && p.dimension <= chem::kMaxRepresentationDimension &&
                   p.period <= slots && p.queries >= 1 && p.query_stride >= 1 &&
                   p.query_stride <= slots && p.queries <= slots / p.query_stride &&  // no overflow
-                  p.targets <= p.query_stride && (atomic || p.rows >= p.training_size) &&
-                  p.rows <= slots && p.training_size >= 1 && p.max_query_norm > 0 &&
-                  p.count_scale >= 1 && p.weight_scale.size() == nb && p.depth >= 1 &&
+                  p.targets <= p.query_stride &&
+                  (atomic || feature_plan || p.rows >= p.training_size) && p.rows <= slots &&
+                  p.training_size >= 1 && p.max_query_norm > 0 && p.count_scale >= 1 &&
+                  p.weight_scale.size() == nb && p.depth >= 1 &&
                   static_cast<std::size_t>(p.depth) <= p.params.max_level() && p.flood_sigma >= 0 &&
                   p.sum_block >= 1 && p.sum_block <= slots && he::is_two_power_sum(p.sum_block);
   if (!ok) throw FormatError(ctx + ": plan fields are inconsistent (corrupt or hostile file)");
-  try {
-    const he::ReplicationLayout layout = p.replication();
-    if (atomic ? layout.stride() != p.atomic.window_stride
-               : p.queries > 1 && p.query_stride != layout.stride())
-      throw InputError("query stride");
-  } catch (const InputError&) {
-    throw FormatError(ctx +
-                      ": plan: the query windows do not fit the slots (corrupt or hostile file)");
-  }
+  // Feature plans have no replicas to rebuild: one vector per molecule.
+  if (!feature_plan) try {
+      const he::ReplicationLayout layout = p.replication();
+      if (atomic ? layout.stride() != p.atomic.window_stride
+                 : p.queries > 1 && p.query_stride != layout.stride())
+        throw InputError("query stride");
+    } catch (const InputError&) {
+      throw FormatError(ctx +
+                        ": plan: the query windows do not fit the slots (corrupt or hostile file)");
+    }
   for (double w : p.weight_scale)
     if (!(std::isfinite(w) && w > 0)) throw FormatError(ctx + ": plan: bad weight scale");
   for (int g : p.galois_steps)

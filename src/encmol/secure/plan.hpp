@@ -109,7 +109,7 @@ struct TargetBudget {
 
 /// Which circuit a plan runs: global kernel models (this file) or atomic
 /// models (atomic_plan.hpp). Stored in the plan (format 3; format 2 plans are kernel plans).
-enum class PlanFamily : std::uint8_t { Kernel = 1, Atomic = 2 };
+enum class PlanFamily : std::uint8_t { Kernel = 1, Atomic = 2, Features = 3 };
 
 /// The atomic circuit's own fields (atomic_plan.hpp); unused by kernel plans.
 struct AtomicCircuit {
@@ -129,9 +129,22 @@ struct AtomicCircuit {
   static AtomicCircuit read(core::ByteReader& in);
 };
 
+/// The public-feature circuit's own fields (feature_plan.hpp); unused by the other plans.
+struct FeatureCircuit {
+  std::size_t features = 0;         // D: random features per molecule
+  std::vector<int> count_elements;  // element counts after the features (per-element baseline)
+  double amplitude =
+      1;  // A: |Phi_j| <= A for every molecule the card accepts; the client sends Phi / A
+  double count_scale = 1;  // element counts enter divided by this
+
+  void write(core::ByteWriter& out) const;
+  static FeatureCircuit read(core::ByteReader& in);
+};
+
 struct Plan {
   PlanFamily family = PlanFamily::Kernel;
-  AtomicCircuit atomic;  // family == Atomic
+  AtomicCircuit atomic;     // family == Atomic
+  FeatureCircuit features;  // family == Features
   // ---- identity
   core::Digest
       model_hash{};  // BLAKE2b-256 of the model's encoding (binds card, keys, queries to one model)
@@ -221,6 +234,8 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options = {});
 /// squares, and a surrogate of the same family comes within 1 kcal/mol much
 /// sooner (0.13 N answers on QM7 with Δ-xTB, docs/privacy.md): the default is
 /// the smallest of N / 8, a quarter of that count and the kernel default.
+/// Random-feature models with public features: the smallest of N / 8 and a
+/// quarter of D + E (that many answers give the weights exactly).
 std::uint64_t default_query_budget(const ml::Model& model);
 
 /// What the server needs besides the plan (not in the card): the exp

@@ -11,6 +11,7 @@
 #include "encmol/core/error.hpp"
 #include "encmol/secure/atomic_plan.hpp"
 #include "encmol/secure/error_budget.hpp"
+#include "encmol/secure/feature_plan.hpp"
 #include "encmol/secure/plan.hpp"
 
 namespace encmol::secure {
@@ -192,6 +193,8 @@ Candidate try_scale(const ml::Model& model, const PlanOptions& opt, Plan base, i
 Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   options.validate();
   model.validate();
+  if (model.family() == ml::ModelFamily::RandomFeatures)
+    return compile_feature_plan(model, options);
   if (model.family() != ml::ModelFamily::GlobalKrr) return compile_atomic_plan(model, options);
   if (model.global_krr().kernel.kind == ml::KernelKind::Laplacian)
     throw ParameterError(
@@ -301,14 +304,8 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
   for (int sb = options.min_scale_bits; sb <= options.max_scale_bits; ++sb) {
     Candidate c = try_scale(model, options, p, sb, mt_alpha, alpha_l2, max_count);
     if (c.ok) {
-      // Prefer the smallest ring, then scales up to 2^50 (IFMA-friendly primes), then the most
-      // flooding bits, then the smallest scale.
-      const bool fast = c.plan.scale_bits <= 50, best_fast = best.ok && best.plan.scale_bits <= 50;
-      if (!best.ok || c.plan.params.log_n < best.plan.params.log_n ||
-          (c.plan.params.log_n == best.plan.params.log_n &&
-           ((fast && !best_fast) ||
-            (fast == best_fast && c.plan.flood_bits > best.plan.flood_bits))))
-        best = c;
+      // Scales are tried in increasing order, so among equals the smallest scale stays.
+      if (!best.ok || preferred_plan(c.plan, best.plan)) best = c;
       continue;
     }
     if (!c.plan.budget.empty() && (best.worst_ratio == 0 || c.worst_ratio < best.worst_ratio) &&
@@ -333,6 +330,15 @@ Plan compile_plan(const ml::Model& model, const PlanOptions& options) {
 std::uint64_t default_query_budget(const ml::Model& model) {
   const std::uint64_t kernel =
       4 * static_cast<std::uint64_t>(std::max<std::size_t>(1, model.training_size()));
+  if (const auto* rf = std::get_if<ml::RandomFeatureModel>(&model.body)) {
+    // Public features: the answers are linear in the client's own D + E values, so that many
+    // answers give the weights exactly; stay a factor 4 below, and below N / 8.
+    const std::size_t unknowns =
+        rf->map.feature_count() + (model.baseline.per_element ? model.baseline.elements.size() : 0);
+    return std::max<std::uint64_t>(
+        1, std::min({kernel, static_cast<std::uint64_t>(model.training_size() / 8),
+                     static_cast<std::uint64_t>(unknowns / 4)}));
+  }
   int power = 0;
   if (model.family() == ml::ModelFamily::Quadratic) power = 2;
   if (const auto* n = std::get_if<ml::AtomicNetwork>(&model.body))

@@ -45,6 +45,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -63,6 +64,7 @@
 namespace encmol::secure {
 
 class AtomicEvaluator;
+class FeatureEvaluator;
 
 inline constexpr core::Kind kCardKind = core::make_kind("CARD");
 inline constexpr core::Kind kSecretKeyKind = core::make_kind("SKEY");
@@ -89,6 +91,9 @@ struct ModelCard {
   ml::AtomicPca projection;
   /// Atomic plans: the frame the client standardizes its (projected) atoms in (ml/atom_frame.hpp).
   ml::AtomFrame frame;
+  /// Feature plans: the random-feature map the client computes its molecule's features with (public
+  /// features).
+  std::optional<ml::RandomFeatureMap> feature_map;
 
   static ModelCard from_model(const ml::Model& model, const PlanOptions& options = {});
   core::Bytes encode() const;  // sealed envelope
@@ -269,7 +274,8 @@ class Server {
   std::shared_ptr<const ckks::Encoder> encoder_;
   std::unique_ptr<ckks::Evaluator> ev_;
   std::unique_ptr<he::MatVecOperator> op_;
-  std::unique_ptr<AtomicEvaluator> atomic_;  // atomic plans
+  std::unique_ptr<AtomicEvaluator> atomic_;     // atomic plans
+  std::unique_ptr<FeatureEvaluator> features_;  // feature plans
   he::ExpApproximation approx_;
   he::ChebyshevPoly monomial_;
   std::vector<std::vector<double>> weights_;   // per target: slot layout of alpha / W

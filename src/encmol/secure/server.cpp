@@ -16,6 +16,7 @@
 #include "encmol/he/linear.hpp"
 #include "encmol/math/random.hpp"
 #include "encmol/secure/atomic_server.hpp"
+#include "encmol/secure/feature_plan.hpp"
 #include "encmol/secure/roles.hpp"
 #include "encmol/secure/stage_timer.hpp"
 #include "encmol/secure/wire.hpp"
@@ -71,6 +72,8 @@ void Server::setup(const ml::Model& model) {
   ev_ = std::make_unique<ckks::Evaluator>(ctx_);
   if (p.family == PlanFamily::Atomic)
     atomic_ = std::make_unique<AtomicEvaluator>(model, p, encoder_, options_.plaintext_cache_bytes);
+  else if (p.family == PlanFamily::Features)
+    features_ = std::make_unique<FeatureEvaluator>(model, p, encoder_);
   else
     setup_kernel(model);
   load_budget_state();
@@ -226,7 +229,8 @@ ckks::Ciphertext Server::evaluate_one(const ckks::Ciphertext& query, const EvalK
   StageTimer timer;
   ckks::Ciphertext acc = atomic_
                              ? atomic_->evaluate(ev, query, keys.relin, keys.galois, live_queries)
-                             : evaluate_kernel(query, keys, live_queries);
+                         : features_ ? features_->evaluate(ev, query, keys.galois, live_queries)
+                                     : evaluate_kernel(query, keys, live_queries);
   timer.lap("circuit");
   // Re-randomize: c1 of the result is otherwise a deterministic function of
   // the client's c1, its keys and the model's plaintexts, from which a client
