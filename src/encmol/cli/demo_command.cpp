@@ -8,8 +8,8 @@
 // key sizes and the published OT/MPC system's figures at the same N
 // (ANCHORS.md §1).
 //
-// Default: the quadratic atomic model on FCHL19 projected to 120 values per
-// atom, learning the difference to GFN2-xTB (the most accurate family whose
+// Default: the quadratic atomic model on FCHL19 projected to 63 values per
+// atom, learning the difference to GFN2-xTB (the most accurate setting whose
 // encrypted evaluation stays under 0.1 s per molecule, docs/benchmarks.md),
 // 5,700 training molecules, 100 encrypted, tolerance 0.03 kcal/mol (a tenth of
 // its MAE): a few minutes on 2 cores. `-f krr` trains the Gaussian kernel
@@ -56,9 +56,10 @@ void run_demo(DemoArgs args, const GlobalOptions& global) {
       ml::parse_model_family(args.model.family) == ml::ModelFamily::GlobalKrr;
   if (args.model.representation.empty()) {
     args.model.representation = kernel_family ? "cm" : "fchl19";
-    // FCHL19's 720 values per atom projected to 120: the same accuracy, and one molecule's 32 atom
-    // windows fit N = 2^14 (docs/benchmarks.md).
-    if (!kernel_family && args.model.pca_dimensions.empty()) args.model.pca_dimensions = {"120"};
+    // FCHL19's 720 values per atom projected to 63: an atom window of 128 slots, two molecules per
+    // N = 2^14 ciphertext, ~0.05 s per molecule (--pca 120: 0.32 instead of 0.39 kcal/mol at ~0.12
+    // s, docs/benchmarks.md).
+    if (!kernel_family && args.model.pca_dimensions.empty()) args.model.pca_dimensions = {"63"};
   }
   if (!kernel_family && args.model.delta.empty()) args.model.delta = {"xtb"};
   if (args.model.lambdas.empty() && kernel_family)

@@ -144,7 +144,7 @@ void run_encrypt(const EncryptArgs& a, const GlobalOptions& global) {
 struct EvaluateArgs {
   std::string model, eval_keys, query, output, budget_state;
   std::optional<std::uint64_t> query_budget;  // default: 4 x training molecules
-  double cache_gib = 0;
+  double cache_gib = 0.25;  // atomic plans fit (~0.1 GiB); kernel plans keep only coefficients
   bool json = false;
 };
 
@@ -293,7 +293,8 @@ void add_secure_commands(CLI::App& app, GlobalOptions& global) {
     cmd->add_option("--cache-gib", a->cache_gib,
                     "Keep the encoded model diagonals when they fit this many GiB (faster for "
                     "queries of many "
-                    "ciphertexts; ~1.2 GiB at N = 2^15)")
+                    "ciphertexts; ~0.1 GiB for atomic plans at N = 2^14, ~1.2 GiB for kernel plans "
+                    "at N = 2^15)")
         ->capture_default_str();
     cmd->add_flag("--json", a->json, "Print a JSON summary");
     add_global_options(*cmd, global);
