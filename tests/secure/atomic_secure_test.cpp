@@ -225,6 +225,9 @@ TEST(AtomicSecure, CardRoundTripAndHostileWindows) {
   };
   hostile([](secure::Plan& p) { p.atomic.windows = 3; });             // not 2^a + 2^b
   hostile([](secure::Plan& p) { p.atomic.window_stride = p.rows; });  // rows + C - 1 do not fit
+  hostile([](secure::Plan& p) {  // windows x S wraps around 2^64 onto the query stride
+    p.atomic.window_stride = (std::size_t{1} << 54) + p.query_stride / p.atomic.windows;
+  });
   hostile([](secure::Plan& p) { p.atomic.capacity[0] = 1u << 20; });  // implausible capacity
   hostile([](secure::Plan& p) { p.atomic.input_norm[0] = -1.0; });    // negative ball
   hostile([](secure::Plan& p) { p.query_stride = p.slots; });         // windows x S != stride

@@ -310,7 +310,8 @@ Plan Plan::read(core::ByteReader& in) {
       feature_plan ? p.period == p.dimension &&
                          p.dimension == p.features.features + p.features.count_elements.size() &&
                          p.sum_block >= p.period && p.query_stride == p.sum_block
-      : atomic ? p.period == p.dimension + 1 && p.atomic.window_stride >= p.rows + p.period - 1 &&
+      : atomic ? p.period == p.dimension + 1 && p.atomic.window_stride <= slots &&
+                     p.atomic.window_stride >= p.rows + p.period - 1 &&
                      p.query_stride == p.atomic.windows * p.atomic.window_stride &&
                      p.atomic.window_sum <= p.atomic.window_stride &&
                      p.atomic.window_sum >= std::max(p.rows, p.period)
