@@ -1,7 +1,8 @@
+#include "encmol/audit/membership.hpp"
+
 #include <gtest/gtest.h>
 
 #include "audit_test_util.hpp"
-#include "encmol/audit/membership.hpp"
 #include "encmol/core/error.hpp"
 
 namespace encmol::audit {
@@ -30,11 +31,13 @@ TEST(AttackMetrics, AucAndLowFprTpr) {
   EXPECT_THROW(evaluate_attack("x", {1, 2}, {1, 1}), ParameterError);
 }
 
-MembershipSetup setup_for(const std::vector<chem::Molecule>& population, double lambda, std::uint64_t seed) {
+MembershipSetup setup_for(const std::vector<chem::Molecule>& population, double lambda,
+                          std::uint64_t seed) {
   MembershipSetup s;
   s.population = population;
   s.member = random_membership(population.size(), population.size() / 2, seed);
-  s.representation = chem::RepresentationSpec::fit(chem::RepresentationKind::CoulombMatrix, qm7_range(0, 600));
+  s.representation =
+      chem::RepresentationSpec::fit(chem::RepresentationKind::CoulombMatrix, qm7_range(0, 600));
   s.kernel = ml::Kernel{ml::KernelKind::Laplacian, std::pow(10.0, 4.2), 1, 1, 2};
   s.lambda = lambda;
   s.target = "ae_pbe0";
@@ -113,6 +116,39 @@ TEST(Membership, RejectsMalformedInput) {
   bad_lambda.lambda = -1;
   EXPECT_THROW(audit_membership(bad_lambda, fast_options()), InputError);
   EXPECT_THROW(random_membership(10, 11, 1), InputError);
+}
+
+}  // namespace
+}  // namespace encmol::audit
+
+namespace encmol::audit {
+namespace {
+
+// A family other than global KRR: target and shadows refit through ml::train at one hyper-parameter
+// point.
+TEST(Membership, QuadraticFamilyThroughRefitOptions) {
+  const auto data = testing::qm7_range(0, 160);
+  MembershipSetup setup;
+  setup.population = data;
+  setup.member = random_membership(data.size(), 80, 5);
+  setup.target = "ae_pbe0";
+  ml::TrainOptions o;
+  o.family = ml::ModelFamily::Quadratic;
+  o.representation = chem::RepresentationKind::Cmbdf;
+  o.representation_options = chem::capacity_for(data);
+  o.coef0s = {2.0};
+  setup.family_training = o;
+  setup.lambda = 1e-4;
+  setup.representation = chem::RepresentationSpec::fit(chem::RepresentationKind::Cmbdf, data);
+  MembershipOptions m;
+  m.shadows = 4;
+  const MembershipReport r = audit_membership(setup, m);
+  ASSERT_EQ(r.configs.size(), 3u);
+  EXPECT_EQ(r.model, "quadratic on cmbdf");
+  // Members are fitted better than non-members, and a larger lambda narrows the gap.
+  EXPECT_LT(r.configs[0].member_mae, r.configs[0].non_member_mae);
+  EXPECT_GT(r.configs[0].loss.auc, 0.5);
+  EXPECT_GT(r.configs[1].member_mae, r.configs[0].member_mae);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <numeric>
 
 #include "encmol/audit/krr_engine.hpp"
@@ -18,7 +20,8 @@ AttackMetrics evaluate_attack(const std::string& name, const std::vector<double>
                          std::to_string(is_member.size()) + " labels");
   }
   const std::size_t n = scores.size();
-  const std::size_t pos = static_cast<std::size_t>(std::count(is_member.begin(), is_member.end(), 1));
+  const std::size_t pos =
+      static_cast<std::size_t>(std::count(is_member.begin(), is_member.end(), 1));
   const std::size_t neg = n - pos;
   if (pos == 0 || neg == 0) throw ParameterError("evaluate_attack: needs members and non-members");
   for (double s : scores) {
@@ -26,7 +29,8 @@ AttackMetrics evaluate_attack(const std::string& name, const std::vector<double>
   }
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
   AttackMetrics m;
   m.attack = name;
   m.roc.push_back({0.0, 0.0});
@@ -39,7 +43,8 @@ AttackMetrics evaluate_attack(const std::string& name, const std::vector<double>
       ++j;
     }
     // A tied group adds a straight segment: trapezoid = ties count half.
-    auc += static_cast<double>(fp_group) * (static_cast<double>(tp) + 0.5 * static_cast<double>(tp_group));
+    auc += static_cast<double>(fp_group) *
+           (static_cast<double>(tp) + 0.5 * static_cast<double>(tp_group));
     tp += tp_group;
     fp += fp_group;
     m.roc.push_back({static_cast<double>(fp) / static_cast<double>(neg),
@@ -75,7 +80,9 @@ double statistic(double prediction, double label) {
   return -std::log(std::abs(prediction - label) + kResidualFloor);
 }
 
-double rounded(double value, double step) { return step > 0.0 ? std::round(value / step) * step : value; }
+double rounded(double value, double step) {
+  return step > 0.0 ? std::round(value / step) * step : value;
+}
 
 struct Gaussian {
   double mean = 0.0, var = 1.0;
@@ -93,14 +100,15 @@ struct ShadowStats {
 };
 
 /// LiRA scores from shadow statistics (k x n, row = shadow) and memberships.
-void lira_scores(const std::vector<std::vector<double>>& stats, const std::vector<std::vector<char>>& in,
-                 const std::vector<double>& target_stat, std::vector<double>& online,
-                 std::vector<double>& offline) {
+void lira_scores(const std::vector<std::vector<double>>& stats,
+                 const std::vector<std::vector<char>>& in, const std::vector<double>& target_stat,
+                 std::vector<double>& online, std::vector<double>& offline) {
   const std::size_t k = stats.size();
   const std::size_t n = target_stat.size();
   constexpr double kPrior = 4.0;  // shrinkage weight of the global variance, in samples
   std::vector<ShadowStats> st(n);
-  double pooled_in = 0.0, pooled_out = 0.0, dof_in = 0.0, dof_out = 0.0, shift = 0.0, shift_count = 0.0;
+  double pooled_in = 0.0, pooled_out = 0.0, dof_in = 0.0, dof_out = 0.0, shift = 0.0,
+         shift_count = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     ShadowStats& p = st[i];
     for (std::size_t s = 0; s < k; ++s) {
@@ -157,30 +165,70 @@ MembershipReport audit_membership(const MembershipSetup& setup, const Membership
     throw InputError("membership flags (" + std::to_string(setup.member.size()) +
                      ") do not match the population (" + std::to_string(n) + ")");
   }
-  const std::size_t members = static_cast<std::size_t>(std::count(setup.member.begin(), setup.member.end(), 1));
+  const std::size_t members =
+      static_cast<std::size_t>(std::count(setup.member.begin(), setup.member.end(), 1));
   if (members < 4 || n - members < 4) {
     throw InputError("membership inference needs at least 4 members and 4 non-members; got " +
                      std::to_string(members) + " and " + std::to_string(n - members));
   }
   if (options.shadows < 2 || options.shadows > 1024) {
-    throw InputError("--shadows must be between 2 and 1024 (got " + std::to_string(options.shadows) + ")");
+    throw InputError("--shadows must be between 2 and 1024 (got " +
+                     std::to_string(options.shadows) + ")");
   }
   if (!(options.round_step > 0.0) || !std::isfinite(options.round_step)) {
-    throw InputError("the rounding step must be a positive number (got " + std::to_string(options.round_step) + ")");
+    throw InputError("the rounding step must be a positive number (got " +
+                     std::to_string(options.round_step) + ")");
   }
   if (!(setup.lambda > 0.0) || !std::isfinite(setup.lambda)) {
     throw InputError("lambda must be a positive number (got " + std::to_string(setup.lambda) + ")");
   }
-  const double lambda_b =
-      options.regularized_lambda > 0.0 ? options.regularized_lambda : std::max(1e-2, 100.0 * setup.lambda);
+  const double lambda_b = options.regularized_lambda > 0.0 ? options.regularized_lambda
+                                                           : std::max(1e-2, 100.0 * setup.lambda);
   if (!std::isfinite(lambda_b)) throw InputError("the regularized lambda must be finite");
   auto progress = [&](double f) {
     if (options.progress) options.progress("membership", f);
   };
 
   std::vector<chem::Molecule> all = setup.population;
-  all.insert(all.end(), setup.target_training_override.begin(), setup.target_training_override.end());
-  KrrEngine engine(all, setup.representation, setup.kernel, setup.target, setup.per_element_baseline);
+  all.insert(all.end(), setup.target_training_override.begin(),
+             setup.target_training_override.end());
+  // fit_predict(train, lambdas, eval): per lambda, the predictions for `eval` of a model trained on
+  // `train`.
+  std::unique_ptr<KrrEngine> engine;
+  std::vector<double> y;
+  std::function<std::vector<std::vector<double>>(
+      const std::vector<std::size_t>&, const std::vector<double>&, const std::vector<std::size_t>&)>
+      fit_predict;
+  if (!setup.family_training) {
+    engine = std::make_unique<KrrEngine>(all, setup.representation, setup.kernel, setup.target,
+                                         setup.per_element_baseline);
+    y = engine->labels();
+    fit_predict = [&](const auto& train, const auto& lambdas, const auto& eval) {
+      return engine->fit_predict(train, lambdas, eval);
+    };
+  } else {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto it = all[i].properties.find(setup.target);
+      if (it == all[i].properties.end())
+        throw InputError("molecule " + std::to_string(i + 1) + " has no label '" + setup.target +
+                         "'");
+      y.push_back(it->second);
+    }
+    fit_predict = [&](const auto& train, const auto& lambdas, const auto& eval) {
+      const std::vector<chem::Molecule> eval_set = ml::select(all, eval);
+      std::vector<std::vector<double>> out;
+      for (double lambda : lambdas) {
+        ml::TrainOptions o = *setup.family_training;
+        o.targets = {setup.target};
+        o.lambdas = {lambda};
+        o.progress = nullptr;
+        const Eigen::VectorXd p =
+            ml::train(ml::select(all, train), o).model.predict(eval_set).col(0);
+        out.emplace_back(p.data(), p.data() + p.size());
+      }
+      return out;
+    };
+  }
   progress(0.05);
 
   std::vector<std::size_t> eval(n);
@@ -191,11 +239,11 @@ MembershipReport audit_membership(const MembershipSetup& setup, const Membership
       if (setup.member[i]) target_train.push_back(i);
     }
   } else {
-    for (std::size_t i = 0; i < setup.target_training_override.size(); ++i) target_train.push_back(n + i);
+    for (std::size_t i = 0; i < setup.target_training_override.size(); ++i)
+      target_train.push_back(n + i);
   }
   const std::vector<double> lambdas{setup.lambda, lambda_b};
-  const auto target_pred = engine.fit_predict(target_train, lambdas, eval);
-  const std::vector<double>& y = engine.labels();
+  const auto target_pred = fit_predict(target_train, lambdas, eval);
 
   // Shadow models: the same training size as the target, random subsets of the population.
   const std::size_t k = options.shadows;
@@ -204,10 +252,11 @@ MembershipReport audit_membership(const MembershipSetup& setup, const Membership
   std::vector<std::vector<std::vector<double>>> shadow_pred(k);  // [shadow][lambda][molecule]
   for (std::size_t s = 0; s < k; ++s) {
     const auto perm = ml::random_permutation(n, options.seed ^ (0x9e3779b97f4a7c15ull * (s + 1)));
-    std::vector<std::size_t> train(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(shadow_size));
+    std::vector<std::size_t> train(perm.begin(),
+                                   perm.begin() + static_cast<std::ptrdiff_t>(shadow_size));
     std::sort(train.begin(), train.end());
     for (std::size_t i : train) in[s][i] = 1;
-    shadow_pred[s] = engine.fit_predict(train, lambdas, eval);
+    shadow_pred[s] = fit_predict(train, lambdas, eval);
     progress(0.05 + 0.9 * static_cast<double>(s + 1) / static_cast<double>(k));
   }
 
@@ -217,6 +266,10 @@ MembershipReport audit_membership(const MembershipSetup& setup, const Membership
   report.shadows = k;
   report.target = setup.target;
   report.kernel = setup.kernel;
+  report.model = setup.family_training
+                     ? std::string(ml::to_string(setup.family_training->family)) + " on " +
+                           std::string(chem::to_string(setup.representation.kind()))
+                     : setup.kernel.describe();
   struct Spec {
     std::string name, description;
     std::size_t lambda_index;

@@ -23,10 +23,14 @@
 // model with a larger ridge lambda (stronger regularization); (c) the model
 // of (a) behind an interface that rounds its answers to a step. The accuracy
 // cost of (b), (c) is the change of the MAE on non-members (held-out data).
+// Families other than global KRR are audited the same way, every shadow
+// trained with the family's own fitted hyper-parameters (slower: one full
+// fit per shadow and configuration).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +74,11 @@ struct MembershipSetup {
   /// "member" is really in its training set and every attack should be at
   /// chance level.
   std::vector<chem::Molecule> target_training_override;
+  /// Families other than krr (quadratic, rf, local-krr): the target and every
+  /// shadow are trained with these options (refit_options: one
+  /// hyper-parameter point; its lambda replaced by each configuration's)
+  /// instead of the kernel engine; `kernel` is then unused.
+  std::optional<ml::TrainOptions> family_training;
 };
 
 struct MembershipOptions {
@@ -84,10 +93,10 @@ struct MembershipOptions {
 };
 
 struct MembershipConfig {
-  std::string name;         // "a-default", "b-regularized", "c-rounded"
+  std::string name;  // "a-default", "b-regularized", "c-rounded"
   std::string description;
   double lambda = 0.0;
-  double round_step = 0.0;  // 0 = exact answers
+  double round_step = 0.0;      // 0 = exact answers
   double member_mae = 0.0;      // training (member) MAE of the target
   double non_member_mae = 0.0;  // held-out MAE: the accuracy that matters
   AttackMetrics loss, lira_online, lira_offline;
@@ -99,14 +108,15 @@ struct MembershipReport {
   std::size_t shadows = 0;
   std::string target;
   ml::Kernel kernel;
+  std::string model;  // the audited model in words (kernel, or family and representation)
   std::vector<MembershipConfig> configs;
   double seconds = 0.0;
 };
 
 /// Runs the three configurations (see the top of this file). Deterministic for
-/// a seed and thread count (other thread counts agree to rounding: BLAS/LAPACK). Throws InputError for a population too small
-/// (fewer than 4 members or 4 non-members), labels missing, a representation
-/// that cannot hold a molecule, or bad options.
+/// a seed and thread count (other thread counts agree to rounding: BLAS/LAPACK). Throws InputError
+/// for a population too small (fewer than 4 members or 4 non-members), labels missing, a
+/// representation that cannot hold a molecule, or bad options.
 MembershipReport audit_membership(const MembershipSetup& setup, const MembershipOptions& options);
 
 /// Setup for a fresh target: the first `train_size` molecules of a seeded

@@ -11,6 +11,7 @@
 #include "encmol/audit/extraction.hpp"
 #include "encmol/audit/membership.hpp"
 #include "encmol/audit/reconstruct.hpp"
+#include "encmol/audit/refit_options.hpp"
 #include "encmol/chem/readers.hpp"
 #include "encmol/cli/commands.hpp"
 #include "encmol/cli/model_options.hpp"
@@ -291,10 +292,21 @@ audit::MembershipSetup setup_fresh(std::vector<chem::Molecule> data, const Membe
     if (setup.member[i]) members.push_back(data[i]);
   }
   spdlog::info("training the target model on {} of {} molecules", members.size(), data.size());
-  const ml::TrainResult result = ml::train_krr(members, options);
+  const ml::TrainResult result = ml::train(members, options);
   setup.representation = result.model.representation;
-  setup.kernel = result.model.global_krr().kernel;
-  setup.lambda = result.model.global_krr().lambda;
+  if (result.model.family() == ml::ModelFamily::GlobalKrr) {
+    setup.kernel = result.model.global_krr().kernel;
+    setup.lambda = result.model.global_krr().lambda;
+  } else {
+    // Shadows refit the family at the target's hyper-parameters; its ridge lambda is what (b)
+    // raises.
+    setup.family_training = audit::refit_options(result.model, 0, data, args.model.seed);
+    if (setup.family_training->lambdas.empty())
+      throw InputError("membership inference refits the model with a larger ridge lambda; the " +
+                       std::string(ml::to_string(result.model.family())) +
+                       " family has none: use krr, local-krr, rf or quadratic");
+    setup.lambda = setup.family_training->lambdas.front();
+  }
   setup.per_element_baseline = options.baseline;
   setup.target = options.targets.front();
   setup.population = std::move(data);
@@ -311,7 +323,10 @@ audit::MembershipReport run_membership_audit(const audit::MembershipSetup& setup
   options.progress = [&](std::string_view step, double f) { progress.update(step, f); };
   spdlog::info("membership inference: {} molecules ({} members), {} shadow models, {} (lambda {})",
                setup.population.size(), std::count(setup.member.begin(), setup.member.end(), 1),
-               args.shadows, setup.kernel.describe(), setup.lambda);
+               args.shadows,
+               setup.family_training ? std::string(ml::to_string(setup.family_training->family))
+                                     : setup.kernel.describe(),
+               setup.lambda);
   auto report = audit::audit_membership(setup, options);
   progress.finish();
   return report;
@@ -359,8 +374,8 @@ nlohmann::json membership_json(const audit::MembershipReport& r) {
                        {"lira_online", attack_json(c.lira_online)},
                        {"lira_offline", attack_json(c.lira_offline)}});
   }
-  return {{"population", r.population}, {"members", r.members},          {"shadows", r.shadows},
-          {"target", r.target},         {"kernel", r.kernel.describe()}, {"configs", configs},
+  return {{"population", r.population}, {"members", r.members}, {"shadows", r.shadows},
+          {"target", r.target},         {"model", r.model},     {"configs", configs},
           {"seconds", r.seconds}};
 }
 
@@ -413,7 +428,10 @@ void run_membership_command(const MembershipArgs& args, const GlobalOptions& glo
   audit::MembershipSetup setup;
   if (!args.model_file.empty()) {
     const ml::Model model = ml::Model::load(args.model_file);
-    require_kernel_model(model, args.model_file, "membership inference with shadow models");
+    require_kernel_model(
+        model, args.model_file,
+        "membership inference against a given model file (it finds the members by their stored "
+        "rows; without --model, the audit trains any family but nn itself from the model options)");
     const auto targets = split_list(args.model.targets);
     if (targets.size() > 1) throw InputError("give at most one --target with --model");
     setup = setup_from_model(model, data, targets.empty() ? std::string() : targets.front());
