@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "encmol/chem/readers.hpp"
 #include "encmol/core/parallel.hpp"
 #include "encmol/ml/split.hpp"
@@ -28,19 +29,10 @@
 #include "encmol/secure/roles.hpp"
 
 using namespace encmol;
+using encmol::bench::median;
+using encmol::bench::now;
 
-namespace {
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   std::string model_path;

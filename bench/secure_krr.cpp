@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "encmol/chem/readers.hpp"
 #include "encmol/core/error.hpp"
 #include "encmol/core/parallel.hpp"
@@ -31,6 +32,8 @@
 #include "encmol/secure/roles.hpp"
 
 using namespace encmol;
+using encmol::bench::median;
+using encmol::bench::now;
 
 namespace {
 
@@ -45,15 +48,6 @@ std::vector<double> list(const char* s) {
     pos = c + 1;
   }
   return v;
-}
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
 }  // namespace

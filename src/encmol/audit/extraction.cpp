@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <memory>
+#include <numeric>
 #include <random>
 #include <variant>
 
@@ -180,82 +183,63 @@ ExtractionReport audit_extraction(const ml::Model& victim,
     if (have_truth) point.mae_vs_truth = mae_t / n;
   };
 
-  if (!kernel_victim) {
-    const std::string key = "victim_answer";
-    std::vector<chem::Molecule> labelled = queries;
-    for (std::size_t i = 0; i < max_q; ++i) labelled[i].properties[key] = answers[i];
-    ml::TrainOptions to = refit_options(victim, options.target, eval, options.seed);
-    to.targets = {key};
-    for (std::size_t b = 0; b < budgets.size(); ++b) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const std::vector<chem::Molecule> train(
-          labelled.begin(), labelled.begin() + static_cast<std::ptrdiff_t>(budgets[b]));
-      // A projection needs more atoms than components; below that the surrogate uses the raw
-      // vectors.
-      ml::TrainOptions here = to;
-      std::size_t atoms = 0;
-      for (const auto& m : train) atoms += m.size();
-      if (here.atom_pca >= atoms / 2) here.atom_pca = 0;
-      const ml::TrainResult fit = ml::train(train, here);
-      const Eigen::VectorXd p = fit.model.predict(eval).col(0);
-      ExtractionPoint point;
-      point.queries = budgets[b];
-      score(std::vector<double>(p.data(), p.data() + p.size()), point);
-      point.seconds = seconds_since(t0);
-      report.points.push_back(point);
-      if (options.progress)
-        options.progress("extraction",
-                         static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
-    }
-  } else if (!options.surrogate_cv) {
+  // The surrogate's predictions on the evaluation molecules after the first q answers.
+  std::function<std::vector<double>(std::size_t)> surrogate;
+  std::unique_ptr<KrrEngine> engine;
+  std::vector<std::size_t> eval_idx;
+  const std::string key = "victim_answer";
+  std::vector<chem::Molecule> labelled = queries;
+  for (std::size_t i = 0; i < max_q; ++i) labelled[i].properties[key] = answers[i];
+  if (kernel_victim && !options.surrogate_cv) {
+    // The victim's own kernel and lambda: one Gram matrix serves every budget.
     std::vector<chem::Molecule> all = queries;
     all.insert(all.end(), eval.begin(), eval.end());
     std::vector<double> labels = answers;
     labels.resize(all.size(), 0.0);  // evaluation molecules are never trained on
-    const KrrEngine engine(all, victim.representation, victim.global_krr().kernel,
-                           std::move(labels), victim.baseline.per_element);
-    std::vector<std::size_t> eval_idx(eval.size());
-    for (std::size_t i = 0; i < eval.size(); ++i) eval_idx[i] = max_q + i;
-    for (std::size_t b = 0; b < budgets.size(); ++b) {
-      const auto t0 = std::chrono::steady_clock::now();
-      std::vector<std::size_t> train(budgets[b]);
-      for (std::size_t i = 0; i < budgets[b]; ++i) train[i] = i;
-      ExtractionPoint point;
-      point.queries = budgets[b];
-      score(engine.fit_predict(train, {victim.global_krr().lambda}, eval_idx)[0], point);
-      point.seconds = seconds_since(t0);
-      report.points.push_back(point);
-      if (options.progress)
-        options.progress("extraction",
-                         static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
-    }
+    engine = std::make_unique<KrrEngine>(all, victim.representation, victim.global_krr().kernel,
+                                         std::move(labels), victim.baseline.per_element);
+    for (std::size_t i = 0; i < eval.size(); ++i) eval_idx.push_back(max_q + i);
+    surrogate = [&](std::size_t q) {
+      std::vector<std::size_t> train(q);
+      std::iota(train.begin(), train.end(), std::size_t{0});
+      return engine->fit_predict(train, {victim.global_krr().lambda}, eval_idx)[0];
+    };
   } else {
-    const std::string key = "victim_answer";
-    std::vector<chem::Molecule> labelled = queries;
-    for (std::size_t i = 0; i < max_q; ++i) labelled[i].properties[key] = answers[i];
-    for (std::size_t b = 0; b < budgets.size(); ++b) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const std::vector<chem::Molecule> train(
-          labelled.begin(), labelled.begin() + static_cast<std::ptrdiff_t>(budgets[b]));
+    surrogate = [&](std::size_t q) {
+      const std::vector<chem::Molecule> train(labelled.begin(),
+                                              labelled.begin() + static_cast<std::ptrdiff_t>(q));
       ml::TrainOptions to;
-      to.representation = victim.representation.kind();
-      to.representation_options = chem::capacity_for(eval);
-      to.kernel = victim.global_krr().kernel.kind;
-      to.baseline = victim.baseline.per_element;
+      if (kernel_victim) {  // cross-validated sigma and lambda, the victim's kernel kind and
+                            // baseline
+        to.representation = victim.representation.kind();
+        to.representation_options = chem::capacity_for(eval);
+        to.kernel = victim.global_krr().kernel.kind;
+        to.baseline = victim.baseline.per_element;
+        to.seed = options.seed;
+        to.folds = static_cast<int>(std::min<std::size_t>(4, q));
+      } else {
+        to = refit_options(victim, options.target, eval, options.seed);
+        // A projection needs more atoms than components; below that the surrogate uses the raw
+        // vectors.
+        std::size_t atoms = 0;
+        for (const auto& m : train) atoms += m.size();
+        if (to.atom_pca >= atoms / 2) to.atom_pca = 0;
+      }
       to.targets = {key};
-      to.seed = options.seed;
-      to.folds = static_cast<int>(std::min<std::size_t>(4, budgets[b]));
-      const ml::TrainResult fit = ml::train_krr(train, to);
-      const Eigen::VectorXd p = fit.model.predict(eval).col(0);
-      ExtractionPoint point;
-      point.queries = budgets[b];
-      score(std::vector<double>(p.data(), p.data() + p.size()), point);
-      point.seconds = seconds_since(t0);
-      report.points.push_back(point);
-      if (options.progress)
-        options.progress("extraction",
-                         static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
-    }
+      const Eigen::VectorXd p = ml::train(train, to).model.predict(eval).col(0);
+      return std::vector<double>(p.data(), p.data() + p.size());
+    };
+  }
+  for (std::size_t b = 0; b < budgets.size(); ++b) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ExtractionPoint point;
+    point.queries = budgets[b];
+    score(surrogate(budgets[b]), point);
+    point.seconds = seconds_since(t0);
+    report.points.push_back(point);
+    if (options.progress)
+      options.progress("extraction",
+                       static_cast<double>(b + 1) / static_cast<double>(budgets.size()));
   }
   for (const auto& p : report.points) {
     if (p.mae_vs_victim <= options.tolerance) {
