@@ -99,7 +99,6 @@ AtomicWeights atomic_weights(const ml::Model& model, const Plan& plan) {
   for (std::size_t e = 0; e < c.elements.size(); ++e) {
     AtomicWeights::Element& out = w.elements[e];
     out.hidden.assign(H * C, 0.0);
-    out.row_bound.assign(H, 0.0);
     out.output.assign(nt, std::vector<double>(H, 0.0));
     out.linear.assign(nt, std::vector<double>(C, 0.0));
     const int z = c.elements[e];
@@ -133,7 +132,6 @@ AtomicWeights atomic_weights(const ml::Model& model, const Plan& plan) {
     for (Eigen::Index i = 0; i < hidden.rows(); ++i) {
       const double bound = hidden.row(i).norm() + std::fabs(hidden_bias(i));
       const double U = bound > 0 ? bound : 1.0;
-      out.row_bound[static_cast<std::size_t>(i)] = U;
       double* row = out.hidden.data() + static_cast<std::size_t>(i) * C;
       for (std::size_t j = 0; j < d; ++j) row[j] = hidden(i, static_cast<Eigen::Index>(j)) / U;
       row[d] = hidden_bias(i) / U;

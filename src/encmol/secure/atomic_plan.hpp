@@ -72,7 +72,6 @@ struct AtomicWeights {
   struct Element {
     bool present = false;                     // the model has terms for this element
     std::vector<double> hidden;               // rows x C, row-major: A'_e
-    std::vector<double> row_bound;            // U_i
     std::vector<std::vector<double>> output;  // per target: c_ti U_i^p (rows values)
     std::vector<std::vector<double>> linear;  // per target: (Q_e O_t, o_t + baseline) (C values)
   };

@@ -31,12 +31,16 @@ AtomicNoise noise_factors(const Plan& p, const AtomicWeights& w) {
   f.linear = f.coherent;
   for (std::size_t e = 0; e < ne; ++e) {
     const auto& el = w.elements[e];
+    std::vector<double> row_norm(H, 0.0);  // |A'_i|
+    for (std::size_t i = 0; i < H; ++i) {
+      for (std::size_t j = 0; j < C; ++j)
+        row_norm[i] += el.hidden[i * C + j] * el.hidden[i * C + j];
+      row_norm[i] = std::sqrt(row_norm[i]);
+    }
     for (std::size_t t = 0; t < nt; ++t) {
       double coh = 0, ind = 0, lin = 0;
       for (std::size_t i = 0; i < H; ++i) {
-        double row = 0;
-        for (std::size_t j = 0; j < C; ++j) row += el.hidden[i * C + j] * el.hidden[i * C + j];
-        coh += std::fabs(el.output[t][i]) * std::sqrt(row);
+        coh += std::fabs(el.output[t][i]) * row_norm[i];
         ind += el.output[t][i] * el.output[t][i];
       }
       for (double v : el.linear[t]) lin += v * v;
@@ -125,7 +129,6 @@ Plan compile_atomic_plan(const ml::Model& model, const PlanOptions& options) {
   Plan p = plan_skeleton(model, options, PlanFamily::Atomic);
   p.dimension = model.atom_input_dimension();
   p.period = p.dimension + 1;
-  p.degree = stages.power;
   std::size_t hidden = 1;
   for (const auto& f : stages.networks)
     hidden = std::max(hidden, static_cast<std::size_t>(f.input[0].rows()));

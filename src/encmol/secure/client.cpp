@@ -192,9 +192,7 @@ std::vector<double> Client::decrypt_slots(const ckks::Ciphertext& ct) const {
   return v;
 }
 
-Predictions Client::decrypt(const Result& result,
-                            const std::vector<chem::Molecule>& molecules) const {
-  const Plan& plan = card_.plan;
+void Client::check_result(const Result& result) const {
   if (result.plan_hash != card_.plan_hash())
     throw FormatError("result was computed for another model card (plan " +
                       short_hex(result.plan_hash) + ", this key's card is " +
@@ -203,19 +201,34 @@ Predictions Client::decrypt(const Result& result,
     throw FormatError("result was encrypted under key " + short_hex(result.key_id) +
                       ", this secret key is " + short_hex(key_id_) +
                       ": use the key the query was made with");
-  const std::size_t m = result.molecules;
-  if (result.ciphertexts.size() != (m + plan.queries - 1) / plan.queries)
+  if (result.ciphertexts.size() != (result.molecules + card_.plan.queries - 1) / card_.plan.queries)
     throw FormatError("result: molecule and ciphertext counts disagree");
-  Eigen::MatrixXd baseline;  // the client's own Δ baseline, never sent
-  if (card_.delta.active()) {
-    if (molecules.size() != m)
-      throw InputError(
-          fmt::format("decrypt: the model learns a difference to an xTB baseline that the client "
-                      "adds itself; give the {} "
-                      "molecules of the query (got {})",
-                      m, molecules.size()));
-    baseline = card_.delta.evaluate(molecules);
-  }
+}
+
+Predictions Client::decrypt(const Result& result,
+                            const std::vector<chem::Molecule>& molecules) const {
+  if (!card_.delta.active()) return decrypt_with_baseline(result, {});
+  check_result(result);  // before running xTB for a result that cannot be decrypted anyway
+  // The client's own Δ baseline, never sent.
+  if (molecules.size() != result.molecules)
+    throw InputError(
+        fmt::format("decrypt: the model learns a difference to an xTB baseline that the client "
+                    "adds itself; give the {} "
+                    "molecules of the query (got {})",
+                    result.molecules, molecules.size()));
+  return decrypt_with_baseline(result, card_.delta.evaluate(molecules));
+}
+
+Predictions Client::decrypt_with_baseline(const Result& result,
+                                          const Eigen::MatrixXd& baseline) const {
+  const Plan& plan = card_.plan;
+  check_result(result);
+  const std::size_t m = result.molecules;
+  if (card_.delta.active() && (baseline.rows() != static_cast<Eigen::Index>(m) ||
+                               baseline.cols() != static_cast<Eigen::Index>(plan.targets)))
+    throw InputError(
+        fmt::format("decrypt: the client's Δ baseline has {} x {} values, the result {} x {}",
+                    baseline.rows(), baseline.cols(), m, plan.targets));
   Predictions p;
   p.names = open_names(keygen_->secret_key(), result.sealed_names, m);
   p.values.resize(static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(plan.targets));
@@ -230,7 +243,7 @@ Predictions Client::decrypt(const Result& result,
         p.raw(i, static_cast<Eigen::Index>(t)) = v;
         p.values(i, static_cast<Eigen::Index>(t)) =
             std::round(v / step) * step +
-            (baseline.size() > 0 ? baseline(i, static_cast<Eigen::Index>(t)) : 0.0);
+            (card_.delta.active() ? baseline(i, static_cast<Eigen::Index>(t)) : 0.0);
       }
     }
   }

@@ -91,22 +91,16 @@ he::MatVecPlan Plan::matvec_plan() const {
 
 std::string Plan::describe() const {
   std::ostringstream s;
+  // What is evaluated.
   if (family == PlanFamily::Features) {
     s << fmt::format(
         "random-feature model with public features: the client computes {} features of its "
-        "molecule "
-        "from the card's map (+ {} element counts); the server takes one inner product per target. "
-        "A "
-        "client with {} independent answers can solve for the weights exactly\n",
+        "molecule from the "
+        "card's map (+ {} element counts); the server takes one inner product per target. A client "
+        "with {} "
+        "independent answers can solve for the weights exactly\n",
         features.features, features.count_elements.size(),
         features.features + features.count_elements.size());
-    s << fmt::format(
-        "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
-        "keys\n",
-        params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
-    s << fmt::format("packing: {} molecule{} per ciphertext ({} slots each)\n", queries,
-                     queries == 1 ? "" : "s", query_stride);
-    s << fmt::format("noise flooding 2^{} x noise bound (std {:.3g})\n", flood_bits, flood_sigma);
   } else if (family == PlanFamily::Atomic) {
     s << fmt::format(
         "atomic model, u^{} per atom: {} hidden values from {} values per atom, atoms of",
@@ -114,30 +108,33 @@ std::string Plan::describe() const {
     for (std::size_t e = 0; e < atomic.elements.size(); ++e)
       s << fmt::format(" {}x{}", atomic.capacity[e], chem::element_symbol(atomic.elements[e]));
     s << " per molecule (padded; no approximation: exact up to CKKS noise)\n";
-    s << fmt::format(
-        "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
-        "keys\n",
-        params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
-    s << fmt::format(
-        "packing: {} molecule{} per ciphertext, {} atom windows of {} slots each; the server "
-        "rebuilds "
-        "the {} replicas of each atom itself\n",
-        queries, queries == 1 ? "" : "s", atomic.windows, atomic.window_stride,
-        replication().copies);
-    s << fmt::format("noise flooding 2^{} x noise bound (std {:.3g})\n", flood_bits, flood_sigma);
   } else {
     s << "kernel " << ml::to_string(kernel) << ", " << training_size << " training points, "
       << dimension << " features (" << period << " query values)";
     if (!count_elements.empty())
       s << ", baseline over " << count_elements.size() << " element counts";
     s << "\n";
+  }
+  s << fmt::format(
+      "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
+      "keys\n",
+      params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
+  // How it is packed, and the kernel's polynomial.
+  if (family == PlanFamily::Features) {
+    s << fmt::format("packing: {} molecule{} per ciphertext ({} slots each)\n", queries,
+                     queries == 1 ? "" : "s", query_stride);
+  } else if (family == PlanFamily::Atomic) {
     s << fmt::format(
-        "CKKS: N = 2^{}, {} slots, depth {}, scale 2^{}, log2(PQ) = {:.0f} (128-bit), {} Galois "
-        "keys\n",
-        params.log_n, slots, depth, scale_bits, params.log2_pq(), galois_steps.size());
+        "packing: {} molecule{} per ciphertext, {} atom windows of {} slots each; the server "
+        "rebuilds the {} "
+        "replicas of each atom itself\n",
+        queries, queries == 1 ? "" : "s", atomic.windows, atomic.window_stride,
+        replication().copies);
+  } else {
     s << fmt::format(
         "packing: {} quer{} per ciphertext (stride {}), weighted sums over {} slots; the server "
-        "rebuilds the {} replicas of each query itself\n",
+        "rebuilds the {} "
+        "replicas of each query itself\n",
         queries, queries == 1 ? "y" : "ies", query_stride, sum_block, replication().copies);
     if (kernel == ml::KernelKind::Gaussian) {
       s << fmt::format("exp(-t) on [0, {:.4g}]: degree {}, {} squaring(s), proven error {:.3g}\n",
@@ -146,10 +143,9 @@ std::string Plan::describe() const {
       s << fmt::format("(gamma <x, x_i> + c)^{} exactly, |gamma <x, x_i> + c| <= {:.4g}\n", degree,
                        inner_bound);
     }
-    s << fmt::format(
-        "queries accepted up to |x| <= {:.6g}; noise flooding 2^{} x noise bound (std {:.3g})\n",
-        max_query_norm, flood_bits, flood_sigma);
+    s << fmt::format("queries accepted up to |x| <= {:.6g}; ", max_query_norm);
   }
+  s << fmt::format("noise flooding 2^{} x noise bound (std {:.3g})\n", flood_bits, flood_sigma);
   for (std::size_t t = 0; t < budget.size(); ++t) {
     const auto& b = budget[t];
     s << fmt::format(

@@ -201,11 +201,16 @@ class Client {
   /// of another count).
   Predictions decrypt(const Result& result,
                       const std::vector<chem::Molecule>& molecules = {}) const;
+  /// The same with the Δ baseline already computed (card().delta.evaluate of the query's molecules:
+  /// molecules x targets; ignored without a Δ baseline in the card).
+  Predictions decrypt_with_baseline(const Result& result, const Eigen::MatrixXd& baseline) const;
   /// All slots of one reply ciphertext, scaled back to target units (tests: masked slots ~ 0).
   std::vector<double> decrypt_slots(const ckks::Ciphertext& ct) const;
 
  private:
   Client(ModelCard card, ckks::SecretKey sk);
+  /// FormatError unless the result is for this card and key and its counts agree.
+  void check_result(const Result& result) const;
   ModelCard card_;
   std::shared_ptr<const ckks::Context> ctx_;
   std::shared_ptr<const ckks::Encoder> encoder_;
