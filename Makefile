@@ -8,7 +8,7 @@ ifneq ($(CI),)
   CMAKE_FLAGS += -DENCMOL_WERROR=ON
 endif
 
-.PHONY: all deps configure build demo test bench bundled-data format clean
+.PHONY: all deps configure build demo test bench python bundled-data format clean
 
 all: build
 
@@ -30,6 +30,12 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900
 
+# The Python package (built by `build` too): importable with
+# PYTHONPATH=$(BUILD_DIR)/python; `python3 -m pip install --no-build-isolation .` installs it.
+python: build
+	cmake --build $(BUILD_DIR) --target encmol_python
+	@echo "encmol Python package: $(abspath $(BUILD_DIR))/python/encmol (export PYTHONPATH=$(abspath $(BUILD_DIR))/python)"
+
 bench: build
 	@for b in $(BUILD_DIR)/bench/encmol_bench_*; do echo "== $$b"; $$b; done
 
@@ -42,4 +48,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-python
