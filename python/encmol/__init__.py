@@ -39,7 +39,7 @@ from ._encmol import (
 )
 from .molecules import read, read_text, from_smiles, write_xyz, format_xyz, xtb
 from .models import Regressor, learning_curve, plot_learning_curve, split
-from . import representations, audit
+from . import representations, audit, display  # display: Jupyter tables for models, cards, predictions
 
 __all__ = [
     "__version__",

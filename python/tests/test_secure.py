@@ -25,6 +25,7 @@ def test_encrypted_round_trip_matches_plain(delta_model, session, qm7):
     card, client, keys = session
     assert card.needs_molecules_to_decrypt and card.targets == ["ae_pbe0"]
     assert "ae_pbe0" in repr(card) and card.plan()["flood_bits"] >= 1
+    assert card.plan()["circuit"] == "atomic" and "guaranteed" in card._repr_html_()
     query_molecules = qm7[200:205]
     query = client.encrypt(query_molecules)
     server = encmol.Server(delta_model, keys, query_budget=10)
@@ -34,6 +35,8 @@ def test_encrypted_round_trip_matches_plain(delta_model, session, qm7):
     step = card.precision[0]
     bound = card.plan()["targets"][0]["bound"]
     assert predictions.names == [m.name for m in query_molecules]
+    assert query_molecules[0].name in predictions._repr_html_()
+    assert "quadratic" in delta_model._repr_html_()
     assert np.all(np.abs(predictions.values[:, 0] - plain) <= bound + step / 2 + 1e-9)
     assert server.used_budget(keys) == 5
     # The budget is enforced: 5 + 5 fit, the next query does not.

@@ -191,6 +191,10 @@ TEST_F(SecureCli, AtomicAndFeatureFamiliesWithTheClientsOwnBaseline) {
     ASSERT_EQ(r.code, 0) << r.err;
     const auto plan = nlohmann::json::parse(r.out);
     EXPECT_EQ(plan["baseline"][0]["source"], "xtb-energy");
+    // The plan reports its own circuit: no kernel and no exp approximation for these families.
+    EXPECT_EQ(plan["circuit"], family.starts_with("quadratic") ? "atomic" : "features");
+    EXPECT_EQ(plan["approximation"], "none (exact)");
+    EXPECT_FALSE(plan.contains("exp_interval"));
     const double bound = plan["targets"][0]["bound"].get<double>();
     const double step = plan["targets"][0]["rounding_step"].get<double>();
     ASSERT_EQ(run("keygen --card " + p("a.card") + " --secret-key " + p("a.key") + " --eval-keys " +

@@ -21,8 +21,10 @@ std::string human_bytes(double b) {
 nlohmann::json plan_json(const secure::ModelCard& card) {
   const secure::Plan& p = card.plan;
   nlohmann::json j;
-  j["circuit"] = p.family == secure::PlanFamily::Atomic ? "atomic" : "kernel";
-  if (p.family == secure::PlanFamily::Atomic) {
+  const bool atomic = p.family == secure::PlanFamily::Atomic;
+  const bool features = p.family == secure::PlanFamily::Features;
+  j["circuit"] = atomic ? "atomic" : features ? "features" : "kernel";
+  if (atomic) {
     j["power"] = p.atomic.power;
     j["hidden"] = p.rows;
     j["atom_windows"] = p.atomic.windows;
@@ -30,6 +32,8 @@ nlohmann::json plan_json(const secure::ModelCard& card) {
     for (std::size_t e = 0; e < p.atomic.elements.size(); ++e)
       capacity[std::string(chem::element_symbol(p.atomic.elements[e]))] = p.atomic.capacity[e];
     j["atoms_per_element"] = capacity;
+  } else if (features) {
+    j["random_features"] = p.features.features;
   } else {
     j["kernel"] = std::string(ml::to_string(p.kernel));
   }
@@ -46,7 +50,7 @@ nlohmann::json plan_json(const secure::ModelCard& card) {
   j["galois_keys"] = p.galois_steps.size();
   j["queries_per_ciphertext"] = p.queries;
   j["max_query_norm"] = p.max_query_norm;
-  if (p.family == secure::PlanFamily::Atomic) {
+  if (atomic || features) {
     j["approximation"] = "none (exact)";
   } else if (p.kernel == ml::KernelKind::Gaussian) {
     j["exp_interval"] = p.T;
