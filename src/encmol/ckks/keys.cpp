@@ -64,12 +64,12 @@ KeyGenerator::KeyGenerator(std::shared_ptr<const Context> ctx, SecretKey sk) : c
   if (sk_.ntt.size() != ctx_->num_extended() * ctx_->n()) sk_.expand(*ctx_);
 }
 
-PublicKey KeyGenerator::create_public_key() const {
-  const Context& ctx = *ctx_;
+PublicKey make_public_key(const Context& ctx, const SecretKey& sk, const math::Seed& seed) {
+  detail::check_hash(ctx, sk.params, "secret key");
   const std::size_t n = ctx.n();
   PublicKey pk;
   pk.params = ctx.hash();
-  pk.seed = math::random_seed();
+  pk.seed = seed;
   pk.expand(ctx);
   const auto limbs = extended_limbs(ctx);
   pk.b.assign(limbs.size() * n, 0);
@@ -78,11 +78,13 @@ PublicKey KeyGenerator::create_public_key() const {
   detail::for_limbs(limbs.size(), [&](std::size_t i) {
     const auto& q = ctx.modulus(limbs[i]);
     std::vector<std::uint64_t> as(n);
-    math::mul_mod(pk.a.data() + i * n, sk_.ntt.data() + i * n, as.data(), n, q);
+    math::mul_mod(pk.a.data() + i * n, sk.ntt.data() + i * n, as.data(), n, q);
     math::sub_mod(pk.b.data() + i * n, as.data(), pk.b.data() + i * n, n, q);
   });
   return pk;
 }
+
+PublicKey KeyGenerator::create_public_key() const { return make_public_key(*ctx_, sk_, math::random_seed()); }
 
 KeySwitchKey KeyGenerator::make_switch_key(const std::vector<std::uint64_t>& s_prime,
                                            const std::vector<std::uint64_t>& under) const {

@@ -80,6 +80,11 @@ struct GaloisKeys {
   bool has(std::uint64_t galois_elt) const { return keys.count(galois_elt) != 0; }
 };
 
+/// b = -a s + e over all extended limbs with a = expand_uniform(seed): the
+/// public key of `sk` (KeyGenerator draws a fresh seed; threshold key
+/// generation uses a common one).
+PublicKey make_public_key(const Context& ctx, const SecretKey& sk, const math::Seed& seed);
+
 class KeyGenerator {
  public:
   /// Draws a fresh ternary secret key from the OS CSPRNG.
