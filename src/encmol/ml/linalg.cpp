@@ -16,6 +16,8 @@ void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
              double* b, const int* ldb, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+             double* work, const int* lwork, int* iwork, const int* liwork, int* info);
 // OpenBLAS extension; weak so another BLAS still links (then it is skipped).
 void openblas_set_num_threads(int) __attribute__((weak));
 }
@@ -171,6 +173,23 @@ void cholesky_solve_in_place(const Eigen::MatrixXd& factor, Eigen::MatrixXd& b) 
   int info = 0;
   dpotrs_("L", &n, &k, factor.data(), &n, b.data(), &n, &info);
   if (info != 0) throw ParameterError("dpotrs failed with info " + std::to_string(info));
+}
+
+void symmetric_eigen_in_place(Eigen::MatrixXd& a, Eigen::VectorXd& values) {
+  if (a.rows() != a.cols()) throw ParameterError("symmetric_eigen: the matrix is not square");
+  const int n = static_cast<int>(a.rows());
+  values.resize(n);
+  if (n == 0) return;
+  int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+  double work_query = 0;
+  dsyevd_("V", "L", &n, a.data(), &n, values.data(), &work_query, &lwork, &iwork_query, &liwork, &info);
+  if (info != 0) throw ParameterError("dsyevd: workspace query failed (" + std::to_string(info) + ")");
+  lwork = static_cast<int>(work_query);
+  liwork = iwork_query;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  dsyevd_("V", "L", &n, a.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+  if (info != 0) throw ParameterError("dsyevd: the eigenvalue decomposition did not converge (" + std::to_string(info) + ")");
 }
 
 }  // namespace encmol::ml

@@ -52,6 +52,11 @@ int cholesky_in_place(Eigen::MatrixXd& a);
 /// B (n x k) is overwritten with X.
 void cholesky_solve_in_place(const Eigen::MatrixXd& factor, Eigen::MatrixXd& b);
 
+/// Eigen-decomposition of the symmetric `a` (its lower triangle is read;
+/// dsyevd): eigenvalues ascending into `values`, eigenvectors into the
+/// columns of `a`.
+void symmetric_eigen_in_place(Eigen::MatrixXd& a, Eigen::VectorXd& values);
+
 /// While alive, BLAS runs single-threaded, so core::parallel_for bodies may
 /// call gemm_rows_into concurrently; the destructor restores
 /// core::thread_count() threads.
