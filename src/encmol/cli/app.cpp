@@ -31,6 +31,7 @@ int run(int argc, char** argv) {
   add_info_command(app, global);
   add_audit_command(app, global);
   add_secure_commands(app, global);
+  add_party_command(app, global);
   add_xtb_command(app, global);
 
   int code = 0;

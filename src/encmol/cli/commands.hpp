@@ -19,5 +19,7 @@ void add_demo_command(CLI::App& app, GlobalOptions& global);
 void add_xtb_command(CLI::App& app, GlobalOptions& global);
 /// card, keygen, encrypt, evaluate, decrypt (secure_commands.cpp).
 void add_secure_commands(CLI::App& app, GlobalOptions& global);
+/// party init|keygen|contribute|aggregate|decrypt-share|finish (party_command.cpp).
+void add_party_command(CLI::App& app, GlobalOptions& global);
 
 }  // namespace encmol::cli
