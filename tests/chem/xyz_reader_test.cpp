@@ -247,5 +247,14 @@ TEST(XyzReaderErrors, Qm9Problems) {
       {"q.xyz line 4", "frequencies"});
 }
 
+// Regression (chem_xyz_fuzz): a bare key with a stray quote was accepted, and the molecule could
+// then not be written back.
+TEST(XyzReader, KeysWithQuotesAreRefused) {
+  const std::string text =
+      "1\nProperties=species:S:1:pos:R:3 name=a 2x\" energy=-1\nH 0 0 0\n";
+  expect_input_error([&] { read_xyz_text(text, "q.xyz"); }, {"q.xyz line 2", "quote"});
+}
+
 }  // namespace
+
 }  // namespace encmol::chem

@@ -220,6 +220,11 @@ void read_qm9_trailer(LineReader& lines, Molecule& molecule, const std::string& 
 
 void store_property(Molecule& molecule, const std::string& key, const std::string& value,
                     bool quoted, const std::string& where) {
+  // A key extended XYZ cannot hold (a stray quote, e.g.) means the line is malformed; accepting
+  // it would also make the molecule unwritable (found by fuzzing: fuzz/README.md).
+  if (key.find('"') != std::string::npos || key.find('=') != std::string::npos) {
+    throw InputError(where + ": property name " + quote(key) + " contains a quote or '='; check the quoting of the comment line");
+  }
   if (molecule.properties.count(key) || molecule.text_properties.count(key)) {
     throw InputError(where + ": property '" + key + "' is given twice");
   }
