@@ -102,7 +102,9 @@ KeySwitchKey KeyGenerator::make_switch_key(const std::vector<std::uint64_t>& s_p
     std::uint64_t* bj = key.b.data() + j * ext * n;
     const std::uint64_t* aj = key.a.data() + j * ext * n;
     detail::sample_error_ntt(ctx, prng, limbs, bj);
-    const auto [first, last] = ctx.digit_range(ctx.max_level(), j);
+    // Plain copies: lambdas may not capture structured bindings before C++20 in clang 14.
+    const auto range = ctx.digit_range(ctx.max_level(), j);
+    const std::size_t first = range.first, last = range.second;
     detail::for_limbs(ext, [&](std::size_t k) {
       const auto& q = ctx.modulus(k);
       std::vector<std::uint64_t> tmp(n);
