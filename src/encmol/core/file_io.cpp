@@ -175,6 +175,13 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
     throw IoError(path.string() + ": cannot rename temporary file into place (" +
                   describe_errno(err) + ")");
   }
+  // Make the rename itself durable (a power loss right after it must not bring
+  // the old directory entry back). Best effort: some file systems refuse.
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    (void)::fsync(dir_fd);
+    ::close(dir_fd);
+  }
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view text, Access access) {
