@@ -8,7 +8,7 @@ ifneq ($(CI),)
   CMAKE_FLAGS += -DENCMOL_WERROR=ON
 endif
 
-.PHONY: all deps configure build demo test bench python bundled-data format clean
+.PHONY: all deps configure build demo test bench python fuzz sanitize bundled-data format clean
 
 all: build
 
@@ -39,6 +39,30 @@ python: build
 bench: build
 	@for b in $(BUILD_DIR)/bench/encmol_bench_*; do echo "== $$b"; $$b; done
 
+# libFuzzer targets of every parser and file format (clang, ASan + UBSan),
+# each run FUZZ_SECONDS on its seed corpus (fuzz/README.md).
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 25
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DENCMOL_FUZZ=ON -DENCMOL_BUILD_TESTS=OFF -DENCMOL_BUILD_BENCH=OFF \
+	  -DENCMOL_BUILD_PYTHON=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	scripts/run_fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# The whole test suite built with ASan + UBSan and libstdc++ assertions
+# (the Python package is left out: a sanitized module cannot load into an
+# uninstrumented interpreter).
+SANITIZE_DIR ?= build-sanitize
+sanitize: deps
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCMOL_SANITIZE=ON \
+	  -DENCMOL_BUILD_BENCH=OFF -DENCMOL_BUILD_PYTHON=OFF $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --timeout 1800
+
 # Regenerates data/*.xyz.gz from ../shared/data, with the GFN2-xTB properties
 # computed by the encmol just built (data/README.md).
 bundled-data: build
@@ -48,4 +72,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) build-python
+	rm -rf $(BUILD_DIR) build-python $(FUZZ_DIR) $(SANITIZE_DIR)

@@ -1,0 +1,139 @@
+// Writes the binary seed corpora of the fuzz targets (fuzz/README.md): small,
+// valid examples of every file kind, made fresh because they embed random
+// keys. Text seeds (molecules, labels) live in fuzz/corpus/ in the tree.
+//
+//   encmol_fuzz_seeds OUTPUT_DIR      writes OUTPUT_DIR/<target>/<name>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "encmol/chem/readers.hpp"
+#include "encmol/ckks/encoder.hpp"
+#include "encmol/ckks/encryptor.hpp"
+#include "encmol/ckks/serialization.hpp"
+#include "encmol/core/file_io.hpp"
+#include "encmol/ml/model_file.hpp"
+#include "encmol/ml/train.hpp"
+#include "encmol/secure/multiparty.hpp"
+#include "encmol/secure/roles.hpp"
+#include "fuzz_context.hpp"
+
+using namespace encmol;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path out_dir;
+
+void write(const std::string& target, const std::string& name, std::uint8_t selector,
+           const core::Bytes& body, bool with_selector = true) {
+  core::Bytes bytes;
+  if (with_selector) bytes.push_back(selector);
+  bytes.insert(bytes.end(), body.begin(), body.end());
+  fs::create_directories(out_dir / target);
+  core::write_file_atomic(out_dir / target / name, bytes);
+}
+
+core::Bytes model_bytes(const ml::Model& m) {
+  return core::seal_envelope(ml::kModelKind, ml::kModelFormatVersion, ml::encode_model(m));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: encmol_fuzz_seeds OUTPUT_DIR\n");
+    return 2;
+  }
+  out_dir = argv[1];
+  const auto all = chem::read_molecules(fs::path(ENCMOL_SOURCE_DIR) / "data" / "qm7.xyz.gz");
+  const std::vector<chem::Molecule> few(all.begin(), all.begin() + 12);
+
+  // Models of three families (small: a few kB each), and the version-1 test model.
+  ml::TrainOptions krr;
+  krr.targets = {"ae_pbe0"};
+  krr.sigmas = {100};
+  krr.lambdas = {1e-6};
+  const ml::Model kernel = ml::train(few, krr).model;
+  ml::TrainOptions quadratic = krr;
+  quadratic.family = ml::ModelFamily::Quadratic;
+  quadratic.representation = chem::RepresentationKind::Cmbdf;
+  quadratic.coef0s = {2};
+  quadratic.atom_pca = 4;
+  ml::TrainOptions rf = quadratic;
+  rf.family = ml::ModelFamily::RandomFeatures;
+  rf.atom_pca = 0;
+  rf.feature_counts = {16};
+  rf.sigmas = {4};
+  for (const auto& [name, options] :
+       {std::pair{"krr", krr}, std::pair{"quadratic", quadratic}, std::pair{"rf", rf}}) {
+    const core::Bytes bytes = model_bytes(ml::train(few, options).model);
+    write("ml_model_fuzz", name, 0, bytes, false);
+    write("core_envelope_fuzz", std::string("model_") + name, 0, bytes, false);
+  }
+  write("ml_model_fuzz", "v1_bob", 0,
+        core::read_file_bytes(
+            fs::path(ENCMOL_SOURCE_DIR) / "tests" / "data" / "model_v1_bob.encmol", 1 << 24),
+        false);
+
+  // CKKS objects of the fuzz context.
+  const auto ctx = fuzz::small_context();
+  ckks::KeyGenerator keygen(ctx);
+  const ckks::Encoder encoder(ctx);
+  const std::vector<double> values{1.5, -2.25, 3.0};
+  const ckks::Plaintext pt = encoder.encode(values, std::ldexp(1.0, 30), 1);
+  const ckks::PublicKey pk = keygen.create_public_key();
+  const ckks::Ciphertext ct = ckks::Encryptor(ctx, pk).encrypt(pt);
+  const int steps[] = {1};
+  write("ckks_objects_fuzz", "parameters", 0, ckks::serialize(ctx->params()));
+  write("ckks_objects_fuzz", "secret_key", 1, ckks::serialize(*ctx, keygen.secret_key()));
+  write("ckks_objects_fuzz", "public_key", 2, ckks::serialize(*ctx, pk));
+  write("ckks_objects_fuzz", "relin_key", 3, ckks::serialize(*ctx, keygen.create_relin_key()));
+  write("ckks_objects_fuzz", "galois_keys", 4,
+        ckks::serialize(*ctx, keygen.create_galois_keys(steps, false)));
+  write("ckks_objects_fuzz", "plaintext", 5, ckks::serialize(*ctx, pt));
+  write("ckks_objects_fuzz", "ciphertext", 6, ckks::serialize(*ctx, ct));
+  write("ckks_objects_fuzz", "ciphertext_seeded", 6,
+        ckks::serialize(*ctx, ckks::Encryptor(ctx, keygen.secret_key()).encrypt(pt)));
+
+  // Protocol files: a card (real parameters), and keys, a query and a result under the fuzz
+  // context.
+  const secure::ModelCard card = secure::ModelCard::from_model(kernel, {});
+  {
+    core::Bytes b{0, 0};
+    const core::Bytes c = card.encode();
+    b.insert(b.end(), c.begin(), c.end());
+    write("secure_files_fuzz", "card", 0, b, false);
+  }
+  secure::EvalKeys keys;
+  keys.plan_hash = card.plan_hash();
+  keys.options = card.plan.options;
+  keys.key_id = core::blake2b_256(ckks::serialize(*ctx, pk));
+  keys.public_key = pk;
+  keys.relin = keygen.create_relin_key();
+  keys.galois = keygen.create_galois_keys(steps, false);
+  secure::Query query{card.plan_hash(), keys.key_id, 1, core::Bytes(48, 7), {ct}};
+  secure::Result result{card.plan_hash(), keys.key_id, 1, core::Bytes(48, 7), {ct}, 0.5};
+  for (const auto& [name, selector, body] :
+       {std::tuple{"eval_keys", 1, keys.encode(*ctx)}, std::tuple{"query", 2, query.encode(*ctx)},
+        std::tuple{"result", 3, result.encode(*ctx)}}) {
+    core::Bytes b{static_cast<std::uint8_t>(selector), 0};
+    b.insert(b.end(), body.begin(), body.end());
+    write("secure_files_fuzz", name, 0, b, false);
+  }
+  secure::PartySessionOptions so;
+  so.parties = 3;
+  so.elements = {1, 6, 7, 8, 16};
+  so.feature_counts = {4, 4, 2, 2, 1};
+  so.sigma = 4;
+  so.targets = {"ae_pbe0"};
+  so.units = {"kcal/mol"};
+  {
+    core::Bytes b{4, 0};
+    const core::Bytes s = secure::create_session(so).encode();
+    b.insert(b.end(), s.begin(), s.end());
+    write("secure_files_fuzz", "session", 0, b, false);
+  }
+  std::printf("wrote the binary seed corpora to %s\n", out_dir.c_str());
+  return 0;
+}
