@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "encmol/chem/readers.hpp"
 #include "encmol/core/error.hpp"
+#include "encmol/core/file_io.hpp"
 #include "encmol/ml/baseline.hpp"
 #include "encmol/ml/random_feature_training.hpp"
 
@@ -202,6 +204,22 @@ TEST(Multiparty, DifferentialPrivacyNoiseHasTheStatedScale) {
   const double sd = std::sqrt(square / static_cast<double>(count) - (sum / count) * (sum / count));
   const double want = session.privacy.sigma(1) / std::sqrt(2.0);  // this party's share
   EXPECT_NEAR(sd / want, 1.0, 0.05);
+}
+
+// Regression (secure_files_fuzz): a 763-byte session asked for a feature map of 2^26 frequency
+// values, which took seconds to regenerate before anything else was checked.
+TEST(Multiparty, OversizedFeatureMapsAreRefusedBeforeTheyAreGenerated) {
+  PartySessionOptions o = options(2);
+  o.feature_counts = {60000, 5000, 1, 1, 1};  // far more statistics than a session may hold
+  EXPECT_THROW(create_session(o), ParameterError);
+  const auto bytes = core::read_file_bytes(
+      fs::path(ENCMOL_SOURCE_DIR) / "fuzz" / "regressions" / "secure_session_huge_map", 1 << 20);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(PartySession::decode(core::seal_envelope(kPartySessionKind, kPartyFormatVersion,
+                                                        std::span(bytes).subspan(2)),
+                                    "hostile session"),
+               FormatError);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
 }
 
 }  // namespace

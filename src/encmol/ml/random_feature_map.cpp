@@ -1,11 +1,11 @@
 #include "encmol/ml/random_feature_map.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <numeric>
-
-#include <Eigen/Eigenvalues>
 
 #include "encmol/chem/elements.hpp"
 #include "encmol/core/error.hpp"
@@ -58,8 +58,16 @@ Eigen::MatrixXd centered_scatter(const chem::AtomicFeatures& atoms,
   return syrk_xtx(x);
 }
 
-void hash_doubles(core::ByteWriter& w, const double* data, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) w.f64(data[i]);
+// The little-endian bytes of `n` doubles appended to `out` (what ByteWriter::f64 writes), in one
+// pre-sized buffer: maps of a million values are hashed on every load.
+void hash_doubles(std::vector<std::uint8_t>& out, const double* data, std::size_t n) {
+  const std::size_t start = out.size();
+  out.resize(start + 8 * n);
+  std::uint8_t* p = out.data() + start;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto bits = std::bit_cast<std::uint64_t>(data[i]);
+    for (int b = 0; b < 8; ++b) *p++ = static_cast<std::uint8_t>(bits >> (8 * b));
+  }
 }
 
 }  // namespace
@@ -310,10 +318,10 @@ Eigen::MatrixXd RandomFeatureMap::features(const chem::AtomicFeatures& atoms) co
 core::Digest RandomFeatureMap::digest() const {
   std::vector<std::uint8_t> digests;
   for (std::size_t e = 0; e < frequencies.size(); ++e) {
-    core::ByteWriter w;
-    hash_doubles(w, frequencies[e].data(), static_cast<std::size_t>(frequencies[e].size()));
-    hash_doubles(w, phases[e].data(), static_cast<std::size_t>(phases[e].size()));
-    const core::Digest d = core::blake2b_256(w.data());
+    std::vector<std::uint8_t> bytes;
+    hash_doubles(bytes, frequencies[e].data(), static_cast<std::size_t>(frequencies[e].size()));
+    hash_doubles(bytes, phases[e].data(), static_cast<std::size_t>(phases[e].size()));
+    const core::Digest d = core::blake2b_256(bytes);
     digests.insert(digests.end(), d.begin(), d.end());
   }
   return core::blake2b_256(digests);
@@ -375,7 +383,8 @@ void RandomFeatureMap::write(core::ByteWriter& w) const {
 }
 
 RandomFeatureMap RandomFeatureMap::read(core::ByteReader& r, std::size_t atom_dimension,
-                                        std::size_t bytes_per_feature) {
+                                        std::size_t bytes_per_feature,
+                                        std::size_t max_frequency_values) {
   RandomFeatureMap m;
   const std::uint8_t kind = r.u8();
   if (kind < 1 || kind > 2) r.fail("unknown random-feature kind " + std::to_string(kind));
@@ -413,8 +422,9 @@ RandomFeatureMap RandomFeatureMap::read(core::ByteReader& r, std::size_t atom_di
   if (shared > 1 || (shared == 1 && m.pca == 0)) r.fail("invalid shared-PCA flag");
   m.shared_pca = shared == 1;
   const std::size_t k = m.projected_dimension();
-  if (total > kMaxFrequencyValues / std::max<std::size_t>(k, 1))
-    r.fail("random-feature map is larger than supported");
+  if (total > std::min(kMaxFrequencyValues, max_frequency_values) / std::max<std::size_t>(k, 1))
+    r.fail("random-feature map is larger than supported (" + std::to_string(total) +
+           " features of " + std::to_string(k) + " values)");
   const std::size_t projections = m.pca == 0 ? 0 : (m.shared_pca ? 1 : e_count);
   for (std::size_t p = 0; p < projections; ++p) {
     m.projections.emplace_back();

@@ -117,8 +117,11 @@ struct RandomFeatureMap {
   /// (its weights); the remaining data must hold that much before anything is
   /// generated, so a short hostile file cannot ask for a large map.
   void write(core::ByteWriter& out) const;
+  /// `max_frequency_values` lowers the size limit for callers whose data can
+  /// bound nothing (a map with no weights after it).
   static RandomFeatureMap read(core::ByteReader& in, std::size_t atom_dimension,
-                               std::size_t bytes_per_feature);
+                               std::size_t bytes_per_feature,
+                               std::size_t max_frequency_values = kMaxFrequencyValues);
 };
 
 }  // namespace encmol::ml

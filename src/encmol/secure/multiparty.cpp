@@ -108,6 +108,13 @@ PartySession create_session(const PartySessionOptions& o) {
   s.map.input_dimension = s.representation.atom_dimension();
   s.map.elements = s.representation.elements();
   s.map.counts = o.feature_counts;
+  std::size_t features = 0;
+  for (std::size_t c : o.feature_counts) features += c;
+  if (features * s.map.input_dimension > (std::size_t{1} << 20)) {
+    throw ParameterError("the session's feature map is too large: " + std::to_string(features) +
+                         " features of " + std::to_string(s.map.input_dimension) +
+                         " values (at most 2^20 values)");
+  }
   s.map.generate();
   s.targets = o.targets;
   s.units = o.units.empty() ? std::vector<std::string>(o.targets.size()) : o.units;
@@ -156,6 +163,9 @@ void PartySession::validate() const {
       label_offset.cols() != static_cast<Eigen::Index>(targets.size()) ||
       !label_offset.allFinite()) {
     throw ParameterError("the label offset must be a finite elements x targets matrix");
+  }
+  if (map.feature_count() * map.projected_dimension() > (std::size_t{1} << 20)) {
+    throw ParameterError("the session's feature map is too large (at most 2^20 frequency values)");
   }
   if (layout().values() > (std::size_t{1} << 28))
     throw ParameterError("the session's statistics are too large");
