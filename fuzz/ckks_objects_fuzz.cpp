@@ -1,5 +1,6 @@
 // CKKS serialization: parameter sets, secret and public keys, relinearization
-// and Galois keys, plaintexts and ciphertexts (the first byte picks the kind).
+// and Galois keys, plaintexts and ciphertexts (the first byte picks the kind;
+// the rest is the payload, sealed here).
 // Whatever decodes serializes to bytes that decode to the same serialization.
 #include <algorithm>
 
@@ -24,7 +25,12 @@ void round_trip(std::span<const std::uint8_t> input, Decode decode) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const auto input = fuzz::bytes(data + 1, size - 1);
+  static constexpr core::Kind kinds[] = {
+      ckks::kKindParameters, ckks::kKindSecretKey, ckks::kKindPublicKey, ckks::kKindRelinKey,
+      ckks::kKindGaloisKeys, ckks::kKindPlaintext, ckks::kKindCiphertext};
+  const core::Bytes file = fuzz::sealed(kinds[data[0] % 7], ckks::kSerializationVersion,
+                                        fuzz::bytes(data + 1, size - 1));
+  const std::span<const std::uint8_t> input = file;
   const auto& ctx = *fuzz::small_context();
   const std::string name = "fuzz";
   try {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "encmol/core/binary.hpp"
 #include "encmol/core/error.hpp"
 
 namespace encmol::fuzz {
@@ -30,6 +31,14 @@ inline std::string_view text(const std::uint8_t* data, std::size_t size) {
 
 inline std::span<const std::uint8_t> bytes(const std::uint8_t* data, std::size_t size) {
   return {data, size};
+}
+
+/// The input as the payload of a fresh envelope: the checksum would stop
+/// almost every mutation at the envelope, so the binary targets fuzz the
+/// payload parsers behind it (the envelope has its own target).
+inline core::Bytes sealed(core::Kind kind, std::uint32_t version,
+                          std::span<const std::uint8_t> payload) {
+  return core::seal_envelope(kind, version, payload);
 }
 
 }  // namespace encmol::fuzz

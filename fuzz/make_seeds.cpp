@@ -34,6 +34,13 @@ void write(const std::string& target, const std::string& name, std::uint8_t sele
   core::write_file_atomic(out_dir / target / name, bytes);
 }
 
+// The payload of an envelope: the binary targets seal their input themselves.
+core::Bytes payload(const core::Bytes& envelope) {
+  const auto opened =
+      core::open_envelope(envelope, core::peek_envelope_kind(envelope), 16, "seed", "seed");
+  return {opened.payload.begin(), opened.payload.end()};
+}
+
 core::Bytes model_bytes(const ml::Model& m) {
   return core::seal_envelope(ml::kModelKind, ml::kModelFormatVersion, ml::encode_model(m));
 }
@@ -85,30 +92,31 @@ int main(int argc, char** argv) {
   const ckks::PublicKey pk = keygen.create_public_key();
   const ckks::Ciphertext ct = ckks::Encryptor(ctx, pk).encrypt(pt);
   const int steps[] = {1};
-  write("ckks_objects_fuzz", "parameters", 0, ckks::serialize(ctx->params()));
-  write("ckks_objects_fuzz", "secret_key", 1, ckks::serialize(*ctx, keygen.secret_key()));
-  write("ckks_objects_fuzz", "public_key", 2, ckks::serialize(*ctx, pk));
-  write("ckks_objects_fuzz", "relin_key", 3, ckks::serialize(*ctx, keygen.create_relin_key()));
+  write("ckks_objects_fuzz", "parameters", 0, payload(ckks::serialize(ctx->params())));
+  write("ckks_objects_fuzz", "secret_key", 1, payload(ckks::serialize(*ctx, keygen.secret_key())));
+  write("ckks_objects_fuzz", "public_key", 2, payload(ckks::serialize(*ctx, pk)));
+  write("ckks_objects_fuzz", "relin_key", 3,
+        payload(ckks::serialize(*ctx, keygen.create_relin_key())));
   write("ckks_objects_fuzz", "galois_keys", 4,
-        ckks::serialize(*ctx, keygen.create_galois_keys(steps, false)));
-  write("ckks_objects_fuzz", "plaintext", 5, ckks::serialize(*ctx, pt));
-  write("ckks_objects_fuzz", "ciphertext", 6, ckks::serialize(*ctx, ct));
+        payload(ckks::serialize(*ctx, keygen.create_galois_keys(steps, false))));
+  write("ckks_objects_fuzz", "plaintext", 5, payload(ckks::serialize(*ctx, pt)));
+  write("ckks_objects_fuzz", "ciphertext", 6, payload(ckks::serialize(*ctx, ct)));
   write("ckks_objects_fuzz", "ciphertext_seeded", 6,
-        ckks::serialize(*ctx, ckks::Encryptor(ctx, keygen.secret_key()).encrypt(pt)));
+        payload(ckks::serialize(*ctx, ckks::Encryptor(ctx, keygen.secret_key()).encrypt(pt))));
 
   // Protocol files: a card (real parameters), and keys, a query and a result under the fuzz
   // context.
   const secure::ModelCard card = secure::ModelCard::from_model(kernel, {});
   {
     core::Bytes b{0, 0};
-    const core::Bytes c = card.encode();
+    const core::Bytes c = payload(card.encode());
     b.insert(b.end(), c.begin(), c.end());
     write("secure_files_fuzz", "card", 0, b, false);
   }
   secure::EvalKeys keys;
   keys.plan_hash = card.plan_hash();
   keys.options = card.plan.options;
-  keys.key_id = core::blake2b_256(ckks::serialize(*ctx, pk));
+  keys.key_id = core::blake2b_256(payload(ckks::serialize(*ctx, pk)));
   keys.public_key = pk;
   keys.relin = keygen.create_relin_key();
   keys.galois = keygen.create_galois_keys(steps, false);
@@ -118,7 +126,8 @@ int main(int argc, char** argv) {
        {std::tuple{"eval_keys", 1, keys.encode(*ctx)}, std::tuple{"query", 2, query.encode(*ctx)},
         std::tuple{"result", 3, result.encode(*ctx)}}) {
     core::Bytes b{static_cast<std::uint8_t>(selector), 0};
-    b.insert(b.end(), body.begin(), body.end());
+    const core::Bytes inner = payload(body);
+    b.insert(b.end(), inner.begin(), inner.end());
     write("secure_files_fuzz", name, 0, b, false);
   }
   secure::PartySessionOptions so;
@@ -130,7 +139,7 @@ int main(int argc, char** argv) {
   so.units = {"kcal/mol"};
   {
     core::Bytes b{4, 0};
-    const core::Bytes s = secure::create_session(so).encode();
+    const core::Bytes s = payload(secure::create_session(so).encode());
     b.insert(b.end(), s.begin(), s.end());
     write("secure_files_fuzz", "session", 0, b, false);
   }

@@ -1,5 +1,6 @@
-// Model files (MODL, every version): a model that decodes is valid, and at
-// the current version it re-encodes to the same payload.
+// Model files (MODL, every version; the first byte picks it, the rest is the
+// payload, sealed here): a model that decodes is valid, and at the current
+// version it re-encodes to the same payload.
 #include <algorithm>
 
 #include "encmol/core/binary.hpp"

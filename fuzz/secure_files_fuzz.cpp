@@ -1,7 +1,8 @@
 // The double-blind protocol's files from the other party: model cards (first
 // byte 0; a card that decodes re-encodes to the same bytes), evaluation keys
 // (1; also their header), queries (2) and results (3), decoded against the
-// small fuzz context; and multi-party sessions (4).
+// small fuzz context; and multi-party sessions (4). The rest is the payload,
+// sealed here at the kind's current version.
 #include <algorithm>
 
 #include "encmol/secure/multiparty.hpp"
@@ -13,11 +14,20 @@ using namespace encmol;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const auto input = fuzz::bytes(data + 2, size - 2);
+  static constexpr core::Kind kinds[] = {secure::kCardKind, secure::kEvalKeysKind,
+                                         secure::kQueryKind, secure::kResultKind,
+                                         secure::kPartySessionKind};
+  static constexpr std::uint32_t versions[] = {
+      secure::kCardFormatVersion, secure::kSecureFormatVersion, secure::kSecureFormatVersion,
+      secure::kSecureFormatVersion, secure::kPartyFormatVersion};
+  const std::size_t which = data[0] % 5;
+  const core::Bytes file =
+      fuzz::sealed(kinds[which], versions[which], fuzz::bytes(data + 2, size - 2));
+  const std::span<const std::uint8_t> input = file;
   const auto& ctx = *fuzz::small_context();
   const std::size_t per_ciphertext = 1 + data[1] % 8;
   try {
-    switch (data[0] % 5) {
+    switch (which) {
       case 0: {
         const secure::ModelCard card = secure::ModelCard::decode(input, "fuzz.card");
         const core::Bytes again = card.encode();
