@@ -23,10 +23,6 @@ core::Digest key_digest(const ckks::PublicKey& key) {
       std::span(reinterpret_cast<const std::uint8_t*>(key.b.data()), key.b.size() * 8));
 }
 
-std::shared_ptr<const ckks::Context> context_of(const PartySession& session) {
-  return ckks::Context::create(session.params);
-}
-
 void check_index(const PartySession& session, std::uint32_t index) {
   if (index < 1 || index > session.parties) {
     throw InputError("party " + std::to_string(index) + " is not one of the session's parties 1.." +
@@ -129,7 +125,15 @@ PartySession create_session(const PartySessionOptions& o) {
                                                static_cast<Eigen::Index>(o.targets.size()));
   s.description = o.description;
   s.validate();
+  s.context_ = ckks::Context::create(s.params);
   return s;
+}
+
+const std::shared_ptr<const ckks::Context>& PartySession::context() const {
+  if (!context_ || context_->hash() != params.hash()) {
+    throw ParameterError("a multi-party session is made by create_session or read from its file");
+  }
+  return context_;
 }
 
 void PartySession::validate() const {
@@ -174,7 +178,7 @@ void PartySession::validate() const {
 std::pair<PartySecret, PartyPublicShare> party_keygen(const PartySession& session,
                                                       std::uint32_t index) {
   check_index(session, index);
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   PartySecret secret{session.id, index, ckks::KeyGenerator(ctx).secret_key()};
   PartyPublicShare share{session.id, index, ckks::public_key_share(*ctx, secret.key, session.crs)};
   return {std::move(secret), std::move(share)};
@@ -183,7 +187,7 @@ std::pair<PartySecret, PartyPublicShare> party_keygen(const PartySession& sessio
 ckks::PublicKey joint_public_key(const PartySession& session,
                                  std::span<const PartyPublicShare> shares) {
   check_complete(session, shares, "public key share");
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   std::vector<ckks::PublicKey> keys;
   for (const auto& s : shares) keys.push_back(s.key);
   return ckks::combine_public_key_shares(*ctx, keys);
@@ -251,7 +255,7 @@ std::vector<i128> party_statistics(const PartySession& session,
 Contribution contribute(const PartySession& session, const ckks::PublicKey& joint_key,
                         std::uint32_t index, const std::vector<chem::Molecule>& molecules) {
   check_index(session, index);
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const std::vector<i128> values = party_statistics(session, molecules);
   const ckks::Encryptor encryptor(ctx, joint_key);
   Contribution c{session.id, key_digest(joint_key), index, {}};
@@ -267,7 +271,7 @@ Contribution contribute(const PartySession& session, const ckks::PublicKey& join
 
 Aggregate aggregate(const PartySession& session, std::span<const Contribution> contributions) {
   check_complete(session, contributions, "contribution");
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const ckks::Evaluator evaluator(ctx);
   Aggregate a{session.id, contributions.front().joint_key, session.parties, {}};
   for (const auto& c : contributions) {
@@ -295,7 +299,7 @@ PartyDecryption decrypt_share(const PartySession& session, const Aggregate& aggr
   if (secret.session != session.id || aggregate.session != session.id) {
     throw ParameterError("the secret share or the aggregate belongs to another session");
   }
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   PartyDecryption d{session.id, aggregate.digest(session), secret.index, {}};
   for (const auto& ct : aggregate.ciphertexts) {
     d.shares.push_back(ckks::partial_decrypt(*ctx, ct, secret.key, PartySession::kSmudgingSigma));
@@ -317,7 +321,7 @@ JointFit finish(const PartySession& session, const Aggregate& aggregate,
                            " has the wrong size");
     }
   }
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const std::size_t values = session.layout().values();
   std::vector<double> upper;
   upper.reserve(values);

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -85,6 +86,8 @@ struct PrivacyBudget {
   double sigma(std::size_t targets) const;  // std of the total noise per statistic
 };
 
+struct PartySessionOptions;
+
 struct PartySession {
   core::Digest id{};  // random: two sessions never share files
   std::uint32_t parties = 0;
@@ -111,12 +114,19 @@ struct PartySession {
 
   ml::StatisticsLayout layout() const;
   std::size_t ciphertexts() const;  // per contribution
+  /// The CKKS context of `params`, built once by create_session / decode (its
+  /// NTT tables are not rebuilt for every file and step).
+  const std::shared_ptr<const ckks::Context>& context() const;
   core::Digest hash() const;
   void validate() const;  // ParameterError
   core::Bytes encode() const;
   static PartySession decode(std::span<const std::uint8_t> envelope, const std::string& context);
   void save(const std::filesystem::path& path) const;
   static PartySession load(const std::filesystem::path& path);
+
+ private:
+  friend PartySession create_session(const PartySessionOptions& options);
+  std::shared_ptr<const ckks::Context> context_;
 };
 
 struct PartySessionOptions {

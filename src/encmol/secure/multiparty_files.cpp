@@ -20,10 +20,6 @@ constexpr std::uint64_t kMaxSessionBytes = std::uint64_t{64} << 20;
 constexpr std::size_t kMaxTargets = 64;
 constexpr std::size_t kMaxSessionFrequencyValues = std::size_t{1} << 20;
 
-std::shared_ptr<const ckks::Context> context_of(const PartySession& session) {
-  return ckks::Context::create(session.params);
-}
-
 core::Bytes seal(core::Kind kind, const core::ByteWriter& w) {
   return core::seal_envelope(kind, kPartyFormatVersion, w.data());
 }
@@ -77,7 +73,7 @@ std::vector<ckks::Ciphertext> read_ciphertexts(core::ByteReader& r, const ckks::
 }
 
 std::uint64_t file_cap(const PartySession& session) {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   return 4096 +
          session.ciphertexts() * (ckks::max_serialized_bytes(ckks::kKindCiphertext, *ctx) + 16);
 }
@@ -162,6 +158,7 @@ PartySession PartySession::decode(std::span<const std::uint8_t> envelope,
   } catch (const ParameterError& e) {
     throw FormatError(context + ": " + e.what());
   }
+  s.context_ = ckks::Context::create(s.params);
   return s;
 }
 
@@ -181,12 +178,12 @@ void PartySecret::save(const std::filesystem::path& path, const PartySession& se
   core::ByteWriter w;
   w.bytes(session.id);
   w.u32(index);
-  write_blob(w, ckks::serialize(*context_of(session), key));
+  write_blob(w, ckks::serialize(*session.context(), key));
   core::write_file_atomic(path, seal(kPartySecretKind, w), core::Access::OwnerOnly);
 }
 
 PartySecret PartySecret::load(const std::filesystem::path& path, const PartySession& session) {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const auto bytes = read_file(path, ckks::max_serialized_bytes(ckks::kKindSecretKey, *ctx) + 4096);
   auto r = open(bytes, kPartySecretKind, "secret key share", session, path.string());
   PartySecret s{session.id, read_index(r, session, path.string()), {}};
@@ -200,13 +197,13 @@ void PartyPublicShare::save(const std::filesystem::path& path, const PartySessio
   core::ByteWriter w;
   w.bytes(session.id);
   w.u32(index);
-  write_blob(w, ckks::serialize(*context_of(session), key));
+  write_blob(w, ckks::serialize(*session.context(), key));
   core::write_file_atomic(path, seal(kPartyPublicKind, w));
 }
 
 PartyPublicShare PartyPublicShare::load(const std::filesystem::path& path,
                                         const PartySession& session) {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const auto bytes = read_file(path, ckks::max_serialized_bytes(ckks::kKindPublicKey, *ctx) + 4096);
   auto r = open(bytes, kPartyPublicKind, "public key share", session, path.string());
   PartyPublicShare s{session.id, read_index(r, session, path.string()), {}};
@@ -227,12 +224,12 @@ void Contribution::save(const std::filesystem::path& path, const PartySession& s
   w.bytes(session.id);
   w.bytes(joint_key);
   w.u32(index);
-  write_ciphertexts(w, *context_of(session), ciphertexts);
+  write_ciphertexts(w, *session.context(), ciphertexts);
   core::write_file_atomic(path, seal(kContributionKind, w));
 }
 
 Contribution Contribution::load(const std::filesystem::path& path, const PartySession& session) {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const auto bytes = read_file(path, file_cap(session));
   auto r = open(bytes, kContributionKind, "contribution", session, path.string());
   Contribution c;
@@ -244,26 +241,31 @@ Contribution Contribution::load(const std::filesystem::path& path, const PartySe
   return c;
 }
 
-core::Digest Aggregate::digest(const PartySession& session) const {
+namespace {
+
+// What an aggregate file holds after its envelope header; also what decryption shares bind to.
+core::Bytes aggregate_payload(const Aggregate& a, const PartySession& session) {
   core::ByteWriter w;
   w.bytes(session.id);
-  w.bytes(joint_key);
-  w.u32(parties);
-  write_ciphertexts(w, *context_of(session), ciphertexts);
-  return core::blake2b_256(w.data());
+  w.bytes(a.joint_key);
+  w.u32(a.parties);
+  write_ciphertexts(w, *session.context(), a.ciphertexts);
+  return w.take();
+}
+
+}  // namespace
+
+core::Digest Aggregate::digest(const PartySession& session) const {
+  return core::blake2b_256(aggregate_payload(*this, session));
 }
 
 void Aggregate::save(const std::filesystem::path& path, const PartySession& session) const {
-  core::ByteWriter w;
-  w.bytes(session.id);
-  w.bytes(joint_key);
-  w.u32(parties);
-  write_ciphertexts(w, *context_of(session), ciphertexts);
-  core::write_file_atomic(path, seal(kAggregateKind, w));
+  core::write_file_atomic(path, core::seal_envelope(kAggregateKind, kPartyFormatVersion,
+                                                    aggregate_payload(*this, session)));
 }
 
 Aggregate Aggregate::load(const std::filesystem::path& path, const PartySession& session) {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const auto bytes = read_file(path, file_cap(session));
   auto r = open(bytes, kAggregateKind, "aggregate", session, path.string());
   Aggregate a;
@@ -280,7 +282,7 @@ Aggregate Aggregate::load(const std::filesystem::path& path, const PartySession&
 // ---- decryption shares (each one a polynomial per aggregate ciphertext, stored as a plaintext)
 
 void PartyDecryption::save(const std::filesystem::path& path, const PartySession& session) const {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   core::ByteWriter w;
   w.bytes(session.id);
   w.bytes(aggregate);
@@ -295,7 +297,7 @@ void PartyDecryption::save(const std::filesystem::path& path, const PartySession
 
 PartyDecryption PartyDecryption::load(const std::filesystem::path& path,
                                       const PartySession& session) {
-  const auto ctx = context_of(session);
+  const auto ctx = session.context();
   const auto bytes = read_file(path, file_cap(session));
   auto r = open(bytes, kDecryptionShareKind, "decryption share", session, path.string());
   PartyDecryption d;
