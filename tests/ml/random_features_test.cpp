@@ -111,6 +111,19 @@ TEST(FeatureSampler, PinnedDigestOfASmallMap) {
   }
 }
 
+TEST(FeatureSampler, PinnedDigestOfAFchl19SizedOrthogonalMap) {
+  // Blocks of 1,024 rows over 720 inputs (FCHL19): pins the one-transform-per-row
+  // generation to the three transforms it replaced (same digest, bit for bit).
+  RandomFeatureMap m;
+  m.input_dimension = 720;
+  m.elements = {1, 6};
+  m.counts = {1100, 300};
+  m.sigma = 2.5;
+  m.kind = RandomFeatureKind::Orthogonal;
+  m.generate();
+  EXPECT_EQ(core::to_hex(m.digest()), "e4320a480d6ac9430188d9eeb4bd5f097e1aaf51d5083564ace191d5be078927");
+}
+
 TEST(FeatureSampler, OrthogonalBlocksHaveOrthogonalRowsWithChiNorms) {
   FrequencyMatrix w;
   Eigen::VectorXd b;
