@@ -5,6 +5,7 @@
 //   encmol_fuzz_seeds OUTPUT_DIR      writes OUTPUT_DIR/<target>/<name>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "encmol/chem/readers.hpp"
@@ -39,6 +40,15 @@ core::Bytes payload(const core::Bytes& envelope) {
   const auto opened =
       core::open_envelope(envelope, core::peek_envelope_kind(envelope), 16, "seed", "seed");
   return {opened.payload.begin(), opened.payload.end()};
+}
+
+// The payload of a file written by one of encmol's save functions.
+core::Bytes saved_payload(const std::function<void(const fs::path&)>& save) {
+  const fs::path tmp = out_dir / ".seed.tmp";
+  save(tmp);
+  const core::Bytes bytes = core::read_file_bytes(tmp, std::uint64_t{1} << 30);
+  fs::remove(tmp);
+  return payload(bytes);
 }
 
 core::Bytes model_bytes(const ml::Model& m) {
@@ -143,6 +153,42 @@ int main(int argc, char** argv) {
     b.insert(b.end(), s.begin(), s.end());
     write("secure_files_fuzz", "session", 0, b, false);
   }
+  {
+    const secure::Client client(card);
+    core::Bytes b{5, 0};
+    const core::Bytes k = saved_payload([&](const fs::path& p) { client.save_secret_key(p); });
+    b.insert(b.end(), k.begin(), k.end());
+    write("secure_files_fuzz", "secret_key_file", 0, b, false);
+    const std::string state = "{\n  \"" + core::to_hex(client.key_id()) + "\": 12\n}\n";
+    write("secure_files_fuzz", "budget_state", 6, core::Bytes(state.begin(), state.end()));
+  }
+
+  // Multi-party files of a session like the target's; each seed is the payload after the
+  // session id (the target puts its own session's id in front).
+  const secure::PartySession session = secure::create_session(so);
+  std::vector<secure::PartySecret> secrets;
+  std::vector<secure::PartyPublicShare> shares;
+  for (std::uint32_t i = 1; i <= session.parties; ++i) {
+    auto [secret, share] = secure::party_keygen(session, i);
+    secrets.push_back(std::move(secret));
+    shares.push_back(std::move(share));
+  }
+  const ckks::PublicKey joint = secure::joint_public_key(session, shares);
+  std::vector<secure::Contribution> contributions;
+  for (std::uint32_t i = 1; i <= session.parties; ++i)
+    contributions.push_back(secure::contribute(session, joint, i, few));
+  const secure::Aggregate aggregate = secure::aggregate(session, contributions);
+  const secure::PartyDecryption decryption = secure::decrypt_share(session, aggregate, secrets[0]);
+  auto party_seed = [&](const char* name, std::uint8_t selector, const auto& object) {
+    const core::Bytes p = saved_payload([&](const fs::path& path) { object.save(path, session); });
+    write("secure_party_files_fuzz", name, selector,
+          core::Bytes(p.begin() + static_cast<std::ptrdiff_t>(session.id.size()), p.end()));
+  };
+  party_seed("secret_share", 0, secrets[0]);
+  party_seed("public_share", 1, shares[0]);
+  party_seed("contribution", 2, contributions[0]);
+  party_seed("aggregate", 3, aggregate);
+  party_seed("decryption_share", 4, decryption);
   std::printf("wrote the binary seed corpora to %s\n", out_dir.c_str());
   return 0;
 }

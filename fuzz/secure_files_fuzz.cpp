@@ -1,10 +1,13 @@
-// The double-blind protocol's files from the other party: model cards (first
-// byte 0; a card that decodes re-encodes to the same bytes), evaluation keys
-// (1; also their header), queries (2) and results (3), decoded against the
-// small fuzz context; and multi-party sessions (4). The rest is the payload,
-// sealed here at the kind's current version.
+// The double-blind protocol's files: model cards (first byte 0; a card that
+// decodes re-encodes to the same bytes), evaluation keys (1; also their
+// header), queries (2) and results (3), decoded against the small fuzz
+// context; multi-party sessions (4); secret key files (5; they carry their own
+// card, so their own context); and query-budget state files (6; JSON text, not
+// sealed: what parses formats to text that parses to the same usage). The rest
+// is the payload, sealed here at the kind's current version.
 #include <algorithm>
 
+#include "encmol/secure/budget_state.hpp"
 #include "encmol/secure/multiparty.hpp"
 #include "encmol/secure/roles.hpp"
 #include "fuzz_context.hpp"
@@ -14,13 +17,23 @@ using namespace encmol;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  static constexpr core::Kind kinds[] = {secure::kCardKind, secure::kEvalKeysKind,
-                                         secure::kQueryKind, secure::kResultKind,
-                                         secure::kPartySessionKind};
+  static constexpr core::Kind kinds[] = {secure::kCardKind,         secure::kEvalKeysKind,
+                                         secure::kQueryKind,        secure::kResultKind,
+                                         secure::kPartySessionKind, secure::kSecretKeyKind};
   static constexpr std::uint32_t versions[] = {
-      secure::kCardFormatVersion, secure::kSecureFormatVersion, secure::kSecureFormatVersion,
-      secure::kSecureFormatVersion, secure::kPartyFormatVersion};
-  const std::size_t which = data[0] % 5;
+      secure::kCardFormatVersion,   secure::kSecureFormatVersion, secure::kSecureFormatVersion,
+      secure::kSecureFormatVersion, secure::kPartyFormatVersion,  secure::kSecureFormatVersion};
+  const std::size_t which = data[0] % 7;
+  if (which == 6) {
+    try {
+      const secure::BudgetUsage usage =
+          secure::parse_budget_state(fuzz::text(data + 1, size - 1), "fuzz.budget");
+      fuzz::check(secure::parse_budget_state(secure::format_budget_state(usage), "again") == usage,
+                  "a budget state does not round trip");
+    } catch (const Error&) {
+    }
+    return 0;
+  }
   const core::Bytes file =
       fuzz::sealed(kinds[which], versions[which], fuzz::bytes(data + 2, size - 2));
   const std::span<const std::uint8_t> input = file;
@@ -50,6 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 3:
         (void)secure::Result::decode(input, ctx, per_ciphertext, "fuzz.result");
+        break;
+      case 5:
+        (void)secure::Client::decode(input, "fuzz.skey");
         break;
       default: {
         const secure::PartySession session = secure::PartySession::decode(input, "fuzz.pses");

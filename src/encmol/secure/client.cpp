@@ -54,9 +54,12 @@ void Client::save_secret_key(const std::filesystem::path& path) const {
 }
 
 Client Client::load(const std::filesystem::path& path) {
-  const auto env = core::load_envelope_file(path, kSecretKeyKind, kSecureFormatVersion,
-                                            "secret key file", std::uint64_t{1} << 30);
-  const std::string name = path.string();
+  return decode(core::read_file_bytes(path, kMaxSecretKeyFileBytes), path.string());
+}
+
+Client Client::decode(std::span<const std::uint8_t> file, const std::string& name) {
+  const auto env =
+      core::open_envelope(file, kSecretKeyKind, kSecureFormatVersion, name, "secret key file");
   core::ByteReader r(env.payload, name);
   ModelCard card = ModelCard::decode(read_blob(r, "model card", kMaxCardBytes), name);
   auto ctx = ckks::Context::create(card.plan.params);

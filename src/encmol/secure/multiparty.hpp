@@ -154,6 +154,9 @@ struct PartySecret {
   std::uint32_t index = 0;
   ckks::SecretKey key;
   void save(const std::filesystem::path& path, const PartySession& session) const;  // mode 0600
+  /// The file's bytes, checked against `session` (FormatError naming `context`).
+  static PartySecret decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                            const std::string& context);
   static PartySecret load(const std::filesystem::path& path, const PartySession& session);
 };
 struct PartyPublicShare {
@@ -161,6 +164,9 @@ struct PartyPublicShare {
   std::uint32_t index = 0;
   ckks::PublicKey key;
   void save(const std::filesystem::path& path, const PartySession& session) const;
+  /// The file's bytes, checked against `session` (FormatError naming `context`).
+  static PartyPublicShare decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                                 const std::string& context);
   static PartyPublicShare load(const std::filesystem::path& path, const PartySession& session);
 };
 std::pair<PartySecret, PartyPublicShare> party_keygen(const PartySession& session,
@@ -176,6 +182,9 @@ struct Contribution {
   std::uint32_t index = 0;
   std::vector<ckks::Ciphertext> ciphertexts;
   void save(const std::filesystem::path& path, const PartySession& session) const;
+  /// The file's bytes, checked against `session` (FormatError naming `context`).
+  static Contribution decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                             const std::string& context);
   static Contribution load(const std::filesystem::path& path, const PartySession& session);
 };
 
@@ -194,6 +203,9 @@ struct Aggregate {
   std::vector<ckks::Ciphertext> ciphertexts;
   core::Digest digest(const PartySession& session) const;  // binds decryption shares to it
   void save(const std::filesystem::path& path, const PartySession& session) const;
+  /// The file's bytes, checked against `session` (FormatError naming `context`).
+  static Aggregate decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                          const std::string& context);
   static Aggregate load(const std::filesystem::path& path, const PartySession& session);
 };
 /// The sum of one contribution per party (all k, same joint key), else ParameterError.
@@ -205,6 +217,9 @@ struct PartyDecryption {
   std::uint32_t index = 0;
   std::vector<ckks::DecryptionShare> shares;  // one per aggregate ciphertext
   void save(const std::filesystem::path& path, const PartySession& session) const;
+  /// The file's bytes, checked against `session` (FormatError naming `context`).
+  static PartyDecryption decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                                const std::string& context);
   static PartyDecryption load(const std::filesystem::path& path, const PartySession& session);
 };
 PartyDecryption decrypt_share(const PartySession& session, const Aggregate& aggregate,

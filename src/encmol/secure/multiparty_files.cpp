@@ -182,15 +182,19 @@ void PartySecret::save(const std::filesystem::path& path, const PartySession& se
   core::write_file_atomic(path, seal(kPartySecretKind, w), core::Access::OwnerOnly);
 }
 
-PartySecret PartySecret::load(const std::filesystem::path& path, const PartySession& session) {
+PartySecret PartySecret::decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                                const std::string& context) {
   const auto ctx = session.context();
-  const auto bytes = read_file(path, ckks::max_serialized_bytes(ckks::kKindSecretKey, *ctx) + 4096);
-  auto r = open(bytes, kPartySecretKind, "secret key share", session, path.string());
-  PartySecret s{session.id, read_index(r, session, path.string()), {}};
-  s.key =
-      ckks::deserialize_secret_key(read_blob(r, "secret key", bytes.size()), *ctx, path.string());
+  auto r = open(bytes, kPartySecretKind, "secret key share", session, context);
+  PartySecret s{session.id, read_index(r, session, context), {}};
+  s.key = ckks::deserialize_secret_key(read_blob(r, "secret key", bytes.size()), *ctx, context);
   r.expect_end();
   return s;
+}
+
+PartySecret PartySecret::load(const std::filesystem::path& path, const PartySession& session) {
+  const auto cap = ckks::max_serialized_bytes(ckks::kKindSecretKey, *session.context()) + 4096;
+  return decode(read_file(path, cap), session, path.string());
 }
 
 void PartyPublicShare::save(const std::filesystem::path& path, const PartySession& session) const {
@@ -201,20 +205,24 @@ void PartyPublicShare::save(const std::filesystem::path& path, const PartySessio
   core::write_file_atomic(path, seal(kPartyPublicKind, w));
 }
 
-PartyPublicShare PartyPublicShare::load(const std::filesystem::path& path,
-                                        const PartySession& session) {
+PartyPublicShare PartyPublicShare::decode(std::span<const std::uint8_t> bytes,
+                                          const PartySession& session, const std::string& context) {
   const auto ctx = session.context();
-  const auto bytes = read_file(path, ckks::max_serialized_bytes(ckks::kKindPublicKey, *ctx) + 4096);
-  auto r = open(bytes, kPartyPublicKind, "public key share", session, path.string());
-  PartyPublicShare s{session.id, read_index(r, session, path.string()), {}};
-  s.key =
-      ckks::deserialize_public_key(read_blob(r, "public key", bytes.size()), *ctx, path.string());
+  auto r = open(bytes, kPartyPublicKind, "public key share", session, context);
+  PartyPublicShare s{session.id, read_index(r, session, context), {}};
+  s.key = ckks::deserialize_public_key(read_blob(r, "public key", bytes.size()), *ctx, context);
   r.expect_end();
   if (s.key.seed != session.crs) {
-    throw FormatError(path.string() +
+    throw FormatError(context +
                       ": the public key share was not made from the session's reference seed");
   }
   return s;
+}
+
+PartyPublicShare PartyPublicShare::load(const std::filesystem::path& path,
+                                        const PartySession& session) {
+  const auto cap = ckks::max_serialized_bytes(ckks::kKindPublicKey, *session.context()) + 4096;
+  return decode(read_file(path, cap), session, path.string());
 }
 
 // ---- contributions and the aggregate
@@ -228,17 +236,20 @@ void Contribution::save(const std::filesystem::path& path, const PartySession& s
   core::write_file_atomic(path, seal(kContributionKind, w));
 }
 
-Contribution Contribution::load(const std::filesystem::path& path, const PartySession& session) {
-  const auto ctx = session.context();
-  const auto bytes = read_file(path, file_cap(session));
-  auto r = open(bytes, kContributionKind, "contribution", session, path.string());
+Contribution Contribution::decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                                  const std::string& context) {
+  auto r = open(bytes, kContributionKind, "contribution", session, context);
   Contribution c;
   c.session = session.id;
   c.joint_key = read_digest(r);
-  c.index = read_index(r, session, path.string());
-  c.ciphertexts = read_ciphertexts(r, *ctx, session, path.string());
+  c.index = read_index(r, session, context);
+  c.ciphertexts = read_ciphertexts(r, *session.context(), session, context);
   r.expect_end();
   return c;
+}
+
+Contribution Contribution::load(const std::filesystem::path& path, const PartySession& session) {
+  return decode(read_file(path, file_cap(session)), session, path.string());
 }
 
 namespace {
@@ -264,19 +275,22 @@ void Aggregate::save(const std::filesystem::path& path, const PartySession& sess
                                                     aggregate_payload(*this, session)));
 }
 
-Aggregate Aggregate::load(const std::filesystem::path& path, const PartySession& session) {
-  const auto ctx = session.context();
-  const auto bytes = read_file(path, file_cap(session));
-  auto r = open(bytes, kAggregateKind, "aggregate", session, path.string());
+Aggregate Aggregate::decode(std::span<const std::uint8_t> bytes, const PartySession& session,
+                            const std::string& context) {
+  auto r = open(bytes, kAggregateKind, "aggregate", session, context);
   Aggregate a;
   a.session = session.id;
   a.joint_key = read_digest(r);
   a.parties = r.u32();
   if (a.parties != session.parties)
-    throw FormatError(path.string() + ": the aggregate does not sum every party");
-  a.ciphertexts = read_ciphertexts(r, *ctx, session, path.string());
+    throw FormatError(context + ": the aggregate does not sum every party");
+  a.ciphertexts = read_ciphertexts(r, *session.context(), session, context);
   r.expect_end();
   return a;
+}
+
+Aggregate Aggregate::load(const std::filesystem::path& path, const PartySession& session) {
+  return decode(read_file(path, file_cap(session)), session, path.string());
 }
 
 // ---- decryption shares (each one a polynomial per aggregate ciphertext, stored as a plaintext)
@@ -295,28 +309,32 @@ void PartyDecryption::save(const std::filesystem::path& path, const PartySession
   core::write_file_atomic(path, seal(kDecryptionShareKind, w));
 }
 
-PartyDecryption PartyDecryption::load(const std::filesystem::path& path,
-                                      const PartySession& session) {
+PartyDecryption PartyDecryption::decode(std::span<const std::uint8_t> bytes,
+                                        const PartySession& session, const std::string& context) {
   const auto ctx = session.context();
-  const auto bytes = read_file(path, file_cap(session));
-  auto r = open(bytes, kDecryptionShareKind, "decryption share", session, path.string());
+  auto r = open(bytes, kDecryptionShareKind, "decryption share", session, context);
   PartyDecryption d;
   d.session = session.id;
   d.aggregate = read_digest(r);
-  d.index = read_index(r, session, path.string());
+  d.index = read_index(r, session, context);
   const std::size_t count = r.count("shares", wire::kMaxCiphertexts, 64);
   if (count != session.ciphertexts())
-    throw FormatError(path.string() + ": wrong number of decryption shares");
+    throw FormatError(context + ": wrong number of decryption shares");
   const std::uint64_t cap = ckks::max_serialized_bytes(ckks::kKindPlaintext, *ctx);
   for (std::size_t i = 0; i < count; ++i) {
     ckks::Plaintext pt =
-        ckks::deserialize_plaintext(read_blob(r, "decryption share", cap), *ctx, path.string());
+        ckks::deserialize_plaintext(read_blob(r, "decryption share", cap), *ctx, context);
     if (pt.level != ctx->max_level())
-      throw FormatError(path.string() + ": a decryption share has the wrong level");
+      throw FormatError(context + ": a decryption share has the wrong level");
     d.shares.push_back({pt.params, pt.level, std::move(pt.data)});
   }
   r.expect_end();
   return d;
+}
+
+PartyDecryption PartyDecryption::load(const std::filesystem::path& path,
+                                      const PartySession& session) {
+  return decode(read_file(path, file_cap(session)), session, path.string());
 }
 
 }  // namespace encmol::secure

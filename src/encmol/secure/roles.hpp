@@ -59,6 +59,7 @@
 #include "encmol/ckks/keys.hpp"
 #include "encmol/core/file_io.hpp"
 #include "encmol/ml/model.hpp"
+#include "encmol/secure/budget_state.hpp"
 #include "encmol/secure/plan.hpp"
 
 namespace encmol::secure {
@@ -173,6 +174,10 @@ class Client {
   explicit Client(ModelCard card);
   /// A client with a saved secret key (SKEY file): the card comes from the file.
   static Client load(const std::filesystem::path& secret_key_file);
+  /// The same from the file's bytes (FormatError naming `name`).
+  static Client decode(std::span<const std::uint8_t> file, const std::string& name);
+  /// Largest secret key file read (it holds a card, a public and a secret key).
+  static constexpr std::uint64_t kMaxSecretKeyFileBytes = std::uint64_t{1} << 30;
 
   const ModelCard& card() const { return card_; }
   const std::shared_ptr<const ckks::Context>& context() const { return ctx_; }
@@ -267,7 +272,7 @@ class Server {
  private:
   void setup(const ml::Model& model);
   void setup_kernel(const ml::Model& model);
-  void load_budget_state();
+  void open_budget_state();
   /// The kernel circuit up to re-randomization and flooding (plan.hpp).
   ckks::Ciphertext evaluate_kernel(const ckks::Ciphertext& query, const EvalKeys& keys,
                                    std::size_t live_queries) const;
@@ -292,7 +297,7 @@ class Server {
   std::vector<double> layout_keep_;        // per position of the period (enforce_replication)
   std::vector<double> constant_column_;    // matrix column of the constant slot, at the row slots
   std::vector<std::vector<double>> mean_;  // per target: mean / W at each query's result slot
-  std::map<std::string, std::uint64_t> used_;
+  BudgetUsage used_;
 };
 
 /// Element counts of a molecule for the plan's count_elements.

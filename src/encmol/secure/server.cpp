@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
 #include "encmol/ckks/encryptor.hpp"
 #include "encmol/core/error.hpp"
@@ -16,6 +15,7 @@
 #include "encmol/he/linear.hpp"
 #include "encmol/math/random.hpp"
 #include "encmol/secure/atomic_server.hpp"
+#include "encmol/secure/budget_state.hpp"
 #include "encmol/secure/feature_plan.hpp"
 #include "encmol/secure/roles.hpp"
 #include "encmol/secure/stage_timer.hpp"
@@ -76,7 +76,7 @@ void Server::setup(const ml::Model& model) {
     features_ = std::make_unique<FeatureEvaluator>(model, p, encoder_);
   else
     setup_kernel(model);
-  load_budget_state();
+  open_budget_state();
 }
 
 void Server::setup_kernel(const ml::Model& model) {
@@ -149,30 +149,13 @@ void Server::setup_kernel(const ml::Model& model) {
   }
 }
 
-void Server::load_budget_state() {
+void Server::open_budget_state() {
+  if (options_.budget_state.empty()) return;
   // One server at a time per state file: two would each count from the same start and lose
   // molecules.
-  if (!options_.budget_state.empty())
-    budget_lock_ = std::make_unique<core::FileLock>(options_.budget_state.string() + ".lock",
-                                                    "query-budget state");
-  if (!options_.budget_state.empty() && std::filesystem::exists(options_.budget_state)) {
-    const std::string text = core::read_file_text(options_.budget_state, 1 << 24);
-    try {
-      const auto j = nlohmann::json::parse(text);
-      if (!j.is_object()) throw std::runtime_error("not a JSON object");
-      for (auto it = j.begin(); it != j.end(); ++it) {
-        const bool hex_id = it.key().size() == 64 &&
-                            it.key().find_first_not_of("0123456789abcdef") == std::string::npos;
-        if (!hex_id || !it.value().is_number_unsigned())
-          throw std::runtime_error("entry \"" + it.key().substr(0, 80) +
-                                   "\" is not a key id with a molecule count");
-        used_[it.key()] = it.value().get<std::uint64_t>();
-      }
-    } catch (const std::exception& e) {
-      throw FormatError(options_.budget_state.string() + ": not a query-budget state file (" +
-                        e.what() + ")");
-    }
-  }
+  budget_lock_ = std::make_unique<core::FileLock>(options_.budget_state.string() + ".lock",
+                                                  "query-budget state");
+  used_ = load_budget_state(options_.budget_state);
 }
 
 void Server::check_keys(const EvalKeys& keys) const {
@@ -343,11 +326,7 @@ Result Server::evaluate(const Query& query, const EvalKeys& keys) {
   }
   r.server_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   used_[id] = used + query.molecules;
-  if (!options_.budget_state.empty()) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : used_) j[k] = v;
-    core::write_file_atomic(options_.budget_state, j.dump(2) + "\n");
-  }
+  if (!options_.budget_state.empty()) save_budget_state(options_.budget_state, used_);
   return r;
 }
 
