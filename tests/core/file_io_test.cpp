@@ -1,9 +1,9 @@
 #include "encmol/core/file_io.hpp"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
-
+#include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
 
@@ -33,6 +33,28 @@ TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporaries) {
   std::size_t files = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++files;
   EXPECT_EQ(files, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FileIo, AtomicWriteRemovesTemporariesOfKilledWritersOnly) {
+  const auto dir = temp_dir();
+  const auto path = dir / "out.bin";
+  // A pid that no longer exists: a child that has exited and been reaped.
+  const pid_t gone = ::fork();
+  ASSERT_GE(gone, 0);
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const auto stale = dir / (".out.bin.tmp." + std::to_string(gone) + ".123");
+  const auto live = dir / (".out.bin.tmp." + std::to_string(::getppid()) + ".456");  // alive
+  const auto other = dir / (".other.bin.tmp." + std::to_string(gone) + ".789");  // another file's
+  const auto odd = dir / ".out.bin.tmp.notapid.1";
+  for (const auto& p : {stale, live, other, odd}) write_file_atomic(p, std::string_view("x"));
+  write_file_atomic(path, std::string_view("new"));
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  EXPECT_TRUE(std::filesystem::exists(odd));
+  EXPECT_EQ(read_file_text(path), "new");
   std::filesystem::remove_all(dir);
 }
 

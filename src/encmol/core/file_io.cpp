@@ -1,6 +1,7 @@
 #include "encmol/core/file_io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -18,6 +19,38 @@ namespace encmol::core {
 namespace {
 
 std::string describe_errno(int err) { return std::strerror(err); }
+
+// Temporary files of write_file_atomic: ".<name>.tmp.<pid>.<random>".
+std::string temp_prefix(const std::filesystem::path& path) {
+  std::string prefix = ".";  // appended piecewise: "." + string trips gcc 12's -Wrestrict
+  prefix += path.filename().string();
+  prefix += ".tmp.";
+  return prefix;
+}
+
+// Removes the temporary files that writers of `path` killed mid-write left
+// behind: those whose process no longer exists on this host. A live writer's
+// file is never touched (its pid answers kill(pid, 0)); a pid reused since
+// only delays the clean-up. Best effort: a directory that cannot be listed is
+// left as it is.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::filesystem::path& path) {
+  const std::string prefix = temp_prefix(path);
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::size_t dot = name.find('.', prefix.size());
+    if (dot == std::string::npos || dot == prefix.size() || dot - prefix.size() > 9) continue;
+    const std::string digits = name.substr(prefix.size(), dot - prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
+}
 
 }  // namespace
 
@@ -135,11 +168,10 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
   const std::filesystem::path dir =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::random_device rd;
-  std::string tmp_name = ".";
-  tmp_name += path.filename().string();
-  tmp_name += ".tmp";
-  tmp_name += std::to_string(rd());
+  std::string tmp_name = temp_prefix(path);
   tmp_name += std::to_string(::getpid());
+  tmp_name += '.';
+  tmp_name += std::to_string(rd());
   const std::filesystem::path tmp = dir / tmp_name;
 
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -182,6 +214,7 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
     (void)::fsync(dir_fd);
     ::close(dir_fd);
   }
+  remove_stale_temporaries(dir, path);
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view text, Access access) {

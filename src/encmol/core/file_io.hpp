@@ -35,6 +35,8 @@ std::string gzip_compress(std::string_view data, int level, std::string_view wha
 /// Writes `data` to `path` atomically: a temporary file in the same directory
 /// is written, flushed to disk and renamed over `path`. Either the old file or
 /// the complete new one exists at every moment; a failure leaves no temp file.
+/// Temporary files of `path` left by writers that were killed (their process
+/// is gone) are removed after a successful write.
 /// `Access::OwnerOnly` creates the file with mode 0600 (secret keys).
 enum class Access { Public, OwnerOnly };
 void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
