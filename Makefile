@@ -8,7 +8,7 @@ ifneq ($(CI),)
   CMAKE_FLAGS += -DENCMOL_WERROR=ON
 endif
 
-.PHONY: all deps configure build demo test bench python fuzz sanitize bundled-data format clean
+.PHONY: all deps configure build demo test bench python fuzz sanitize tsan bundled-data format clean
 
 all: build
 
@@ -62,6 +62,20 @@ sanitize: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --timeout 1800
+
+# ThreadSanitizer over the layers that run threads of their own (thread pool,
+# parallel featurization and kernels, CKKS evaluator threads). BLAS runs one
+# thread (OpenBLAS is not instrumented) and the xTB tests are left out
+# (libgomp is not instrumented either); docs/reliability.md.
+TSAN_DIR ?= build-tsan
+TSAN_LAYERS = core math ckks he chem ml
+tsan: deps
+	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCMOL_TSAN=ON \
+	  -DENCMOL_BUILD_BENCH=OFF -DENCMOL_BUILD_PYTHON=OFF $(CMAKE_FLAGS)
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(patsubst %,encmol_%_tests,$(TSAN_LAYERS))
+	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) --timeout 1800 \
+	  -L '^($(subst $() $(),|,$(TSAN_LAYERS)))$$' -E 'Xtb'
 
 # Regenerates data/*.xyz.gz from ../shared/data, with the GFN2-xTB properties
 # computed by the encmol just built (data/README.md).

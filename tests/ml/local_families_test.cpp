@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "encmol/core/binary.hpp"
 #include "encmol/core/error.hpp"
@@ -53,7 +54,10 @@ TEST(TrainLocal, BothFamiliesBeatTheBaselineAndRoundTrip) {
       const TrainOptions opt = local_options(family, rep);
       const TrainResult r = train(train_set, opt);
       EXPECT_EQ(r.model.family(), family);
-      EXPECT_EQ(r.cv.size(), family == ModelFamily::Quadratic ? 10u : 18u);  // explicit lambdas: 2
+      // Default grids of 5 coef0 / 9 sigma values (perhaps extended past an edge), each with
+      // the 2 explicit lambdas (never extended).
+      EXPECT_GE(r.cv.size(), family == ModelFamily::Quadratic ? 10u : 18u);
+      for (const CvRow& row : r.cv) EXPECT_TRUE(row.lambda == 1e-6 || row.lambda == 1e-3);
       EXPECT_EQ(r.grid_parameter, family == ModelFamily::Quadratic ? "coef0" : "sigma");
       const Eigen::MatrixXd p = r.model.predict(test);
       const Eigen::MatrixXd y = label_matrix(test, opt.targets);
@@ -65,6 +69,38 @@ TEST(TrainLocal, BothFamiliesBeatTheBaselineAndRoundTrip) {
       EXPECT_EQ((back.predict(test) - p).cwiseAbs().maxCoeff(), 0.0);
     }
   }
+}
+
+TEST(TrainLocal, DefaultGridsStepPastTheEdgeTheBestScoreLandsOn) {
+  const auto mols = testing::synthetic_molecules(90, 8);
+  TrainOptions opt = local_options(ModelFamily::Quadratic, chem::RepresentationKind::Cmbdf);
+  opt.lambdas = {};  // default lambdas may be extended too
+  const TrainResult r = train(mols, opt);
+  std::set<double> coef0s, lambdas;
+  for (const CvRow& row : r.cv) coef0s.insert(row.sigma), lambdas.insert(row.lambda);
+  // Every grid point was cross-validated with every lambda.
+  EXPECT_EQ(r.cv.size(), coef0s.size() * lambdas.size());
+  // The default grids, and steps past them by their own ratio (x2 for coef0, x10 for lambda).
+  for (double c : {0.5, 1.0, 2.0, 4.0, 8.0}) EXPECT_EQ(coef0s.count(c), 1u) << c;
+  for (double c : coef0s) {
+    const double steps = std::log2(c / 0.5);
+    EXPECT_NEAR(steps, std::round(steps), 1e-9) << c;
+  }
+  for (double l : lambdas) {
+    const double steps = std::log10(l);
+    EXPECT_NEAR(steps, std::round(steps), 1e-9) << l;
+  }
+  EXPECT_LE(coef0s.size() + lambdas.size(), 5u + default_lambdas().size() + 4u);
+  // A chosen value on the edge of an extended grid has been stepped past as far as allowed.
+  const double chosen = r.cv[r.best].sigma;
+  if (coef0s.size() == 5) {
+    EXPECT_NE(chosen, *coef0s.rbegin()) << "the best coef0 is on the top edge, not extended";
+    EXPECT_NE(chosen, *coef0s.begin()) << "the best coef0 is on the bottom edge, not extended";
+  }
+  // An explicit grid is never extended.
+  opt.coef0s = {1.0, 2.0};
+  opt.lambdas = {1e-6, 1e-3};
+  EXPECT_EQ(train(mols, opt).cv.size(), 4u);
 }
 
 TEST(TrainLocal, QuadraticNeedsAnAtomicRepresentation) {

@@ -52,7 +52,9 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
                      "from 16x the median atomic distance down; rf: that median times 1, 2, 4, 8, 16, 32)");
   command.add_option("--lambda", lambdas,
                      "Regularization(s) to cross-validate, comma separated (default: "
-                     "1e-10,1e-7,1e-4,1e-1; rf: 1e-11,1e-9,1e-7,1e-5,1e-3)");
+                     "1e-10,1e-7,1e-4,1e-1; local-krr: 1e-8..1e-4 by decades; rf: "
+                     "1e-11,1e-9,1e-7,1e-5,1e-3). local-krr and quadratic step past an edge of "
+                     "a default grid that the best score lands on");
   command.add_option("--gamma", gamma, "Polynomial kernel gamma (0 = 1 / mean squared norm)");
   command.add_option("--coef0", coef0s,
                      "Polynomial kernel coef0 (krr: one value, default 1); quadratic family: the grid "

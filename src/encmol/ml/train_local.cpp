@@ -1,7 +1,9 @@
 // Training of the local (atomic) dual families: local-krr and quadratic.
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "encmol/core/error.hpp"
@@ -60,11 +62,18 @@ struct DualFit {
 };
 
 // Candidate Gram matrices over the training molecules, with the grid value
-// each stands for (sigma, coef0, block weight) in the report.
+// each stands for (sigma, coef0, block weight) in the report. `extend`, when
+// set, makes the Gram matrix of a further value: the search then steps past
+// an edge of a default grid that the best CV score lands on.
 struct GramGrid {
   std::vector<Eigen::MatrixXd> grams;
   std::vector<double> values;
+  std::function<Eigen::MatrixXd(double)> extend;
 };
+
+// Steps taken past the edges of default grids, in all (each costs one CV of
+// one Gram matrix, or of one lambda over every Gram matrix).
+constexpr int kMaxGridExtensions = 4;
 // k-fold CV of one Gram matrix over the lambda grid (rows in lambda order).
 using CvRunner = std::function<std::vector<CvRow>(const Eigen::MatrixXd&)>;
 using GramProvider = std::function<GramGrid(const chem::RepresentationSpec&,
@@ -100,7 +109,7 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   result.featurize_seconds = seconds_since(start);
 
   fit.labels = prepare_labels(molecules, fit.spec.elements(), options);
-  const std::vector<double> lambdas = options.lambdas.empty() ? lambda_default : options.lambdas;
+  std::vector<double> lambdas = options.lambdas.empty() ? lambda_default : options.lambdas;
   if (options.folds < 2) throw ParameterError("cross-validation needs at least 2 folds");
   const auto folds =
       std::min<std::size_t>(static_cast<std::size_t>(options.folds), molecules.size());
@@ -123,23 +132,57 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   result.distance_seconds = seconds_since(start) - cv_seconds;
 
   start = TrainClock::now();
-  std::size_t best_lambda = 0;
   if (grid.grams.size() * lambdas.size() > 1) {
-    for (std::size_t k = 0; k < grid.grams.size(); ++k) {
-      for (auto& row : run_cv(grid.grams[k])) {
+    std::vector<std::size_t> row_gram;  // the Gram matrix of each row of result.cv
+    const auto add_rows = [&](std::size_t k, const std::vector<double>& lams) {
+      const auto t0 = TrainClock::now();
+      for (auto& row : cross_validate(grid.grams[k], identity, {0.0}, lams, fit.labels.labels,
+                                      fit.labels.counts, fit.spec.elements(), options.baseline,
+                                      folds, options.seed, fit.labels.scale)) {
         row.sigma = grid.values[k];
         result.cv.push_back(std::move(row));
+        row_gram.push_back(k);
       }
+      cv_seconds += seconds_since(t0);
+    };
+    for (std::size_t k = 0; k < grid.grams.size(); ++k) {
+      add_rows(k, lambdas);
       report(options.progress, "cross-validation",
              static_cast<double>(k + 1) / static_cast<double>(grid.grams.size()));
     }
+    // A default grid whose best point lies on an edge is extended one step
+    // at a time past that edge (by the grid's own ratio) while it improves.
+    const bool extend_lambda = options.lambdas.empty() && lambdas.size() > 1;
+    const bool extend_values = static_cast<bool>(grid.extend) && grid.values.size() > 1;
+    for (int step = 0; step < kMaxGridExtensions; ++step) {
+      const CvRow& best = result.cv[best_cv_row(result.cv)];
+      const auto [lo, hi] = std::minmax_element(lambdas.begin(), lambdas.end());
+      const auto [vlo, vhi] = std::minmax_element(grid.values.begin(), grid.values.end());
+      if (extend_lambda && (best.lambda == *hi || best.lambda == *lo)) {
+        const double next = best.lambda == *hi ? *hi * 10 : *lo / 10;
+        lambdas.push_back(next);
+        for (std::size_t k = 0; k < grid.grams.size(); ++k) add_rows(k, {next});
+      } else if (extend_values && (best.sigma == *vhi || best.sigma == *vlo)) {
+        const bool up = best.sigma == *vhi;
+        const double edge = up ? *vhi : *vlo;
+        double inner = up ? *vlo : *vhi;  // the grid value next to the edge
+        for (double v : grid.values)
+          if (v != edge && (up ? v > inner : v < inner)) inner = v;
+        const double next = edge * (edge / inner);
+        grid.grams.push_back(grid.extend(next));
+        grid.values.push_back(next);
+        add_rows(grid.grams.size() - 1, lambdas);
+      } else {
+        break;
+      }
+      report(options.progress, "extending the grid", 1.0);
+    }
     result.best = best_cv_row(result.cv);
-    fit.best_kernel = result.best / lambdas.size();
-    best_lambda = result.best % lambdas.size();
+    fit.best_kernel = row_gram[result.best];
     fit.folds = static_cast<std::uint32_t>(folds);
     fit.cv_score = result.cv[result.best].score;
     for (const auto& w : {grid_edge_warning(grid.values, grid.values[fit.best_kernel], grid_name),
-                          grid_edge_warning(lambdas, lambdas[best_lambda], "lambda")}) {
+                          grid_edge_warning(lambdas, result.cv[result.best].lambda, "lambda")}) {
       if (!w.empty()) result.warnings.push_back(w);
     }
   }
@@ -148,7 +191,7 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
 
   start = TrainClock::now();
   report(options.progress, "fit", 0.0);
-  fit.lambda = lambdas[best_lambda];
+  fit.lambda = result.cv.empty() ? lambdas.front() : result.cv[result.best].lambda;
   fit.alpha = solve_krr(std::move(grid.grams[fit.best_kernel]), fit.lambda, fit.labels.residual);
   report(options.progress, "fit", 1.0);
   result.fit_seconds = seconds_since(start);
@@ -178,7 +221,13 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules,
       blocks = {{0, atoms.dimension(), 1.0, 1.0}};
       const std::vector<double> sigmas =
           options.sigmas.empty() ? default_local_sigmas(atoms) : options.sigmas;
-      return GramGrid{local_gram_symmetric(atoms, sigmas), sigmas};
+      GramGrid grid{local_gram_symmetric(atoms, sigmas), sigmas, {}};
+      if (options.sigmas.empty()) {
+        grid.extend = [&atoms](double sigma) {
+          return std::move(local_gram_symmetric(atoms, std::vector<double>{sigma}).front());
+        };
+      }
+      return grid;
     }
     if (!options.sigmas.empty()) {
       throw InputError("--sigma takes one grid for one representation; " +
@@ -210,13 +259,17 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules,
     const std::vector<double> weights = options.block_weights.empty()
                                             ? std::vector<double>{0.3, 1, 3, 10, 30}
                                             : options.block_weights;
+    auto parts = std::make_shared<std::pair<Eigen::MatrixXd, std::vector<Eigen::MatrixXd>>>(
+        std::move(first), std::move(rest));
+    const auto weighted_sum = [parts](double w) {
+      Eigen::MatrixXd k = parts->first;
+      for (const auto& r : parts->second) k += w * r;
+      return k;
+    };
     GramGrid grid;
     grid.values = weights;
-    for (double w : weights) {
-      Eigen::MatrixXd k = first;
-      for (const auto& r : rest) k += w * r;
-      grid.grams.push_back(std::move(k));
-    }
+    for (double w : weights) grid.grams.push_back(weighted_sum(w));
+    if (options.block_weights.empty()) grid.extend = weighted_sum;
     return grid;
   };
   const std::vector<double> lambda_default{1e-8, 1e-7, 1e-6, 1e-5, 1e-4};
@@ -259,7 +312,14 @@ TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules,
             options.coef0s.empty() ? std::vector<double>{0.5, 1, 2, 4, 8} : options.coef0s;
         std::vector<AtomKernel> kernels;
         for (double c : coef0s) kernels.push_back(AtomKernel::polynomial(2, c, scale));
-        return GramGrid{local_gram_symmetric(atoms, kernels), coef0s};
+        GramGrid grid{local_gram_symmetric(atoms, kernels), coef0s, {}};
+        if (options.coef0s.empty()) {
+          grid.extend = [&atoms, scale](double c) {
+            const AtomKernel k[] = {AtomKernel::polynomial(2, c, scale)};
+            return std::move(local_gram_symmetric(atoms, k).front());
+          };
+        }
+        return grid;
       },
       "coef0", default_lambdas(), result);
   Model& model = result.model;
