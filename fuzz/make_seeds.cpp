@@ -140,13 +140,7 @@ int main(int argc, char** argv) {
     b.insert(b.end(), inner.begin(), inner.end());
     write("secure_files_fuzz", name, 0, b, false);
   }
-  secure::PartySessionOptions so;
-  so.parties = 3;
-  so.elements = {1, 6, 7, 8, 16};
-  so.feature_counts = {4, 4, 2, 2, 1};
-  so.sigma = 4;
-  so.targets = {"ae_pbe0"};
-  so.units = {"kcal/mol"};
+  const secure::PartySessionOptions so = fuzz::party_session_options();
   {
     core::Bytes b{4, 0};
     const core::Bytes s = payload(secure::create_session(so).encode());

@@ -5,9 +5,9 @@
 // version (the id and the checksum would stop almost every mutation before the
 // parsers). The session is created once per run (fresh id and reference
 // seed), so seeds from fuzz/make_seeds.cpp are payloads after the id.
-#include <filesystem>
 
 #include "encmol/secure/multiparty.hpp"
+#include "fuzz_context.hpp"
 #include "fuzz_util.hpp"
 
 using namespace encmol;
@@ -15,17 +15,7 @@ using namespace encmol;
 namespace {
 
 const secure::PartySession& session() {
-  static const secure::PartySession s = [] {
-    // As in fuzz/make_seeds.cpp.
-    secure::PartySessionOptions o;
-    o.parties = 3;
-    o.elements = {1, 6, 7, 8, 16};
-    o.feature_counts = {4, 4, 2, 2, 1};
-    o.sigma = 4;
-    o.targets = {"ae_pbe0"};
-    o.units = {"kcal/mol"};
-    return secure::create_session(o);
-  }();
+  static const secure::PartySession s = secure::create_session(fuzz::party_session_options());
   return s;
 }
 

@@ -213,7 +213,7 @@ TEST(Multiparty, OversizedFeatureMapsAreRefusedBeforeTheyAreGenerated) {
   o.feature_counts = {60000, 5000, 1, 1, 1};  // far more statistics than a session may hold
   EXPECT_THROW(create_session(o), ParameterError);
   const auto bytes = core::read_file_bytes(
-      fs::path(ENCMOL_SOURCE_DIR) / "fuzz" / "regressions" / "secure_session_huge_map", 1 << 20);
+      fs::path(ENCMOL_SOURCE_DIR) / "fuzz" / "regressions" / "secure_files_fuzz" / "session_huge_map", 1 << 20);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(PartySession::decode(core::seal_envelope(kPartySessionKind, kPartyFormatVersion,
                                                         std::span(bytes).subspan(2)),
