@@ -12,6 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox
+  clang libclang-rt-14-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
   python3-sklearn python3-ase python3-rdkit python3-matplotlib
   python3-setuptools python3-wheel python3-pip python3-venv
