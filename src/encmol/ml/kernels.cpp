@@ -8,6 +8,7 @@
 
 #include "encmol/core/error.hpp"
 #include "encmol/core/parallel.hpp"
+#include "encmol/core/target_clones.hpp"
 #include "encmol/ml/linalg.hpp"
 
 namespace encmol::ml {
@@ -20,7 +21,7 @@ namespace {
 using V8d = double __attribute__((vector_size(64)));
 using V8i = long long __attribute__((vector_size(64)));
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void l1_1x4(
+ENCMOL_TARGET_CLONES void l1_1x4(
     const double* a, const double* b0, const double* b1, const double* b2, const double* b3,
     std::size_t d, double* out) {
   const V8i abs_mask = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL, 0x7fffffffffffffffLL,

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "encmol/core/target_clones.hpp"
+
 namespace encmol::ml {
 namespace {
 
@@ -54,15 +56,7 @@ __attribute__((always_inline)) inline V8d exp_nonpositive(V8d x) {
 
 }  // namespace
 
-// Clang 14 (the fuzz build) refuses the 64-byte vector helper across target
-// clones; it builds the same lane arithmetic for the default target only
-// (same IEEE operations, so the same results, just slower).
-#if defined(__clang__)
-#define ENCMOL_EXP_TARGET_CLONES
-#else
-#define ENCMOL_EXP_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-ENCMOL_EXP_TARGET_CLONES void exp_negative_scaled(
+ENCMOL_TARGET_CLONES void exp_negative_scaled(
     const double* d, double g, double* out, std::size_t n) {
   const V8d zero = V8d{};
   const V8d vg = V8d{} + g;
