@@ -1,6 +1,6 @@
 // Training of the local (atomic) dual families: local-krr and quadratic.
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -116,14 +116,15 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   // A precomputed Gram matrix is a "linear kernel" on itself.
   const Kernel identity{KernelKind::Linear, 1.0, 1.0, 0.0, 1};
   double cv_seconds = 0.0;
-  const CvRunner run_cv = [&](const Eigen::MatrixXd& gram) {
+  const auto cv_at = [&](const Eigen::MatrixXd& gram, const std::vector<double>& lams) {
     const auto t0 = TrainClock::now();
-    auto rows = cross_validate(gram, identity, {0.0}, lambdas, fit.labels.labels, fit.labels.counts,
+    auto rows = cross_validate(gram, identity, {0.0}, lams, fit.labels.labels, fit.labels.counts,
                                fit.spec.elements(), options.baseline, folds, options.seed,
                                fit.labels.scale);
     cv_seconds += seconds_since(t0);
     return rows;
   };
+  const CvRunner run_cv = [&](const Eigen::MatrixXd& gram) { return cv_at(gram, lambdas); };
 
   start = TrainClock::now();
   report(options.progress, "distances", 0.0);
@@ -135,15 +136,11 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
   if (grid.grams.size() * lambdas.size() > 1) {
     std::vector<std::size_t> row_gram;  // the Gram matrix of each row of result.cv
     const auto add_rows = [&](std::size_t k, const std::vector<double>& lams) {
-      const auto t0 = TrainClock::now();
-      for (auto& row : cross_validate(grid.grams[k], identity, {0.0}, lams, fit.labels.labels,
-                                      fit.labels.counts, fit.spec.elements(), options.baseline,
-                                      folds, options.seed, fit.labels.scale)) {
+      for (auto& row : cv_at(grid.grams[k], lams)) {
         row.sigma = grid.values[k];
         result.cv.push_back(std::move(row));
         row_gram.push_back(k);
       }
-      cv_seconds += seconds_since(t0);
     };
     for (std::size_t k = 0; k < grid.grams.size(); ++k) {
       add_rows(k, lambdas);
