@@ -70,9 +70,9 @@ sanitize: deps
 	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --timeout 1800
 
 # ThreadSanitizer over the layers that run threads of their own (thread pool,
-# parallel featurization and kernels, CKKS evaluator threads). BLAS runs one
-# thread (OpenBLAS is not instrumented) and the xTB tests are left out
-# (libgomp is not instrumented either); docs/reliability.md.
+# parallel featurization and kernels, CKKS evaluator threads). OpenBLAS and
+# libgomp are not instrumented: the xTB tests are left out, and reports inside
+# OpenBLAS's worker threads are explained in docs/reliability.md.
 TSAN_DIR ?= build-tsan
 TSAN_LAYERS = core math ckks he chem ml
 tsan: deps
