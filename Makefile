@@ -71,7 +71,7 @@ sanitize: deps
 
 # ThreadSanitizer over the layers that run threads of their own (thread pool,
 # parallel featurization and kernels, CKKS evaluator threads). OpenBLAS and
-# libgomp are not instrumented: the xTB tests are left out, and reports inside
+# libgomp are not instrumented: the xTB and Δ tests (which run libxtb) are left out, and reports inside
 # OpenBLAS's worker threads are explained in docs/reliability.md.
 TSAN_DIR ?= build-tsan
 TSAN_LAYERS = core math ckks he chem ml
@@ -81,7 +81,7 @@ tsan: deps
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(patsubst %,encmol_%_tests,$(TSAN_LAYERS))
 	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) --timeout 1800 \
-	  -L '^($(subst $() $(),|,$(TSAN_LAYERS)))$$' -E 'Xtb'
+	  -L '^($(subst $() $(),|,$(TSAN_LAYERS)))$$' -E 'Xtb|Delta'
 
 # Regenerates data/*.xyz.gz from ../shared/data, with the GFN2-xTB properties
 # computed by the encmol just built (data/README.md).
