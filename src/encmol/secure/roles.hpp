@@ -260,6 +260,9 @@ class Server {
   /// Evaluates every ciphertext of the query. FormatError when the query is for
   /// another card or another key than `keys`; SecurityError past the budget.
   Result evaluate(const Query& query, const EvalKeys& keys);
+  /// The same checks and evaluation without the budget (the service charges its own, per identity,
+  /// in its database). Safe to call from several threads at once.
+  Result answer(const Query& query, const EvalKeys& keys) const;
   /// The reply (masked and flooded) to one query ciphertext; no key-id or budget
   /// checks (benchmarks).
   /// One query ciphertext; results are kept for its first `live_queries` packed molecules only.

@@ -290,7 +290,7 @@ ckks::Ciphertext Server::evaluate_kernel(const ckks::Ciphertext& query, const Ev
   return acc;
 }
 
-Result Server::evaluate(const Query& query, const EvalKeys& keys) {
+Result Server::answer(const Query& query, const EvalKeys& keys) const {
   check_keys(keys);
   if (query.plan_hash != card_.plan_hash())
     throw FormatError("the query was made for another model card (plan " +
@@ -303,13 +303,6 @@ Result Server::evaluate(const Query& query, const EvalKeys& keys) {
   if (query.molecules == 0 ||
       query.ciphertexts.size() != (query.molecules + plan_.queries - 1) / plan_.queries)
     throw FormatError("query: molecule and ciphertext counts disagree");
-  const std::string id = core::to_hex(keys.key_id);
-  const std::uint64_t used = used_[id];
-  if (options_.query_budget > 0 && used + query.molecules > options_.query_budget)
-    throw SecurityError(
-        fmt::format("query budget exhausted for key {}: {} of {} molecules used, this query asks "
-                    "for {} more (the budget bounds model extraction)",
-                    short_hex(keys.key_id), used, options_.query_budget, query.molecules));
   const auto t0 = std::chrono::steady_clock::now();
   Result r;
   r.plan_hash = query.plan_hash;
@@ -325,6 +318,18 @@ Result Server::evaluate(const Query& query, const EvalKeys& keys) {
     r.ciphertexts.push_back(evaluate_one(ct, keys, live, rerandomizer));
   }
   r.server_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+Result Server::evaluate(const Query& query, const EvalKeys& keys) {
+  const std::string id = core::to_hex(keys.key_id);
+  const std::uint64_t used = used_[id];
+  if (options_.query_budget > 0 && used + query.molecules > options_.query_budget)
+    throw SecurityError(
+        fmt::format("query budget exhausted for key {}: {} of {} molecules used, this query asks "
+                    "for {} more (the budget bounds model extraction)",
+                    short_hex(keys.key_id), used, options_.query_budget, query.molecules));
+  Result r = answer(query, keys);
   used_[id] = used + query.molecules;
   if (!options_.budget_state.empty()) save_budget_state(options_.budget_state, used_);
   return r;
