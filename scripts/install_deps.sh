@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox
   clang libclang-rt-14-dev
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
+  libsqlite3-dev libpq-dev postgresql openssl
   pybind11-dev python3-dev python3-numpy python3-pytest
   python3-sklearn python3-ase python3-rdkit python3-matplotlib
   python3-setuptools python3-wheel python3-pip python3-venv

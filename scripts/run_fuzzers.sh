@@ -4,7 +4,10 @@
 # seeds), with the limits of fuzz/README.md, and prints one summary line per
 # target (executions, coverage, corpus size). Exits non-zero on the first
 # crash, leak, timeout or out-of-memory; libFuzzer writes the input to
-# BUILD/fuzz/artifacts/.
+# BUILD/fuzz/artifacts/. FUZZ_RUNS=N also stops a target after N executions
+# (the long run: 10^7 executions or two hours, whichever comes first).
+# FUZZ_TIMEOUT=S raises the per-input limit (default 2 s) for a run at low
+# priority beside other work, where wall-clock time is not the input's.
 #   scripts/run_fuzzers.sh BUILD_DIR SECONDS [TARGET...]
 set -euo pipefail
 build=${1:?build dir}
@@ -30,7 +33,7 @@ for t in "${targets[@]}"; do
   log="$work/$t.log"
   dict=()
   [ -f "$root/fuzz/$t.dict" ] && dict=("-dict=$root/fuzz/$t.dict")
-  if "$build/fuzz/$t" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=2 \
+  if "$build/fuzz/$t" "$corpus" "${dict[@]}" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -max_total_time="$seconds" -rss_limit_mb=2048 -timeout="${FUZZ_TIMEOUT:-2}" \
       -print_final_stats=1 -artifact_prefix="$build/fuzz/artifacts/$t-" >"$log" 2>&1; then
     runs=$(grep -m1 '^stat::number_of_executed_units' "$log" | awk '{print $2}')
     cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -E 's/.* cov: ([0-9]+).* ft: ([0-9]+).* corp: ([0-9]+).*/cov \1 ft \2 corpus \3/')

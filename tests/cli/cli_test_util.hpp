@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "encmol/chem/molecule.hpp"
@@ -32,6 +34,19 @@ inline CliRun run_encmol(const std::string& args, const std::filesystem::path& s
   r.out = core::read_file_text(out);
   r.err = core::read_file_text(err);
   return r;
+}
+
+/// The first value column of a `name,value...` CSV (header skipped), by name.
+inline std::map<std::string, double> first_column_by_name(const std::string& text) {
+  std::map<std::string, double> m;
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    const auto c = line.find(',');
+    m[line.substr(0, c)] = std::stod(line.substr(c + 1));
+  }
+  return m;
 }
 
 /// A 40-carbon chain: larger than any QM7 molecule, for capacity errors.

@@ -43,15 +43,7 @@ class SecureCli : public ::testing::Test {
   }
   static std::string p(const std::string& name) { return (dir_ / name).string(); }
   static std::map<std::string, double> csv(const std::string& text) {
-    std::map<std::string, double> m;
-    std::istringstream in(text);
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      const auto c = line.find(',');
-      m[line.substr(0, c)] = std::stod(line.substr(c + 1));
-    }
-    return m;
+    return encmol::test::first_column_by_name(text);
   }
   static fs::path dir_;
 };

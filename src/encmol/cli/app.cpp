@@ -32,6 +32,9 @@ int run(int argc, char** argv) {
   add_audit_command(app, global);
   add_secure_commands(app, global);
   add_party_command(app, global);
+  add_serve_command(app, global);
+  add_query_command(app, global);
+  add_admin_command(app, global);
   add_xtb_command(app, global);
 
   int code = 0;

@@ -21,5 +21,10 @@ void add_xtb_command(CLI::App& app, GlobalOptions& global);
 void add_secure_commands(CLI::App& app, GlobalOptions& global);
 /// party init|keygen|contribute|aggregate|decrypt-share|finish (party_command.cpp).
 void add_party_command(CLI::App& app, GlobalOptions& global);
+/// serve, query, admin: the network service (serve_command.cpp, query_command.cpp,
+/// admin_command.cpp).
+void add_serve_command(CLI::App& app, GlobalOptions& global);
+void add_query_command(CLI::App& app, GlobalOptions& global);
+void add_admin_command(CLI::App& app, GlobalOptions& global);
 
 }  // namespace encmol::cli

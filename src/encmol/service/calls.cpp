@@ -1,0 +1,404 @@
+// The RPC handlers of `encmol serve` (server.hpp, proto/encmol_service_v1.proto).
+// Every call authenticates first, validates every field before any work, and
+// maps encmol's errors onto gRPC status codes (docs/service.md):
+//   InputError, FormatError, ParameterError -> INVALID_ARGUMENT
+//   another identity's key, budget exhausted -> PERMISSION_DENIED
+//   keys not uploaded                        -> FAILED_PRECONDITION
+//   queue full, uploads busy                 -> RESOURCE_EXHAUSTED + retry hint
+// Logs name the call, identity, model, counts and outcome, never keys, tokens
+// or values.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <string_view>
+
+#include "encmol/core/error.hpp"
+#include "encmol/secure/wire.hpp"
+#include "encmol/service/server_impl.hpp"
+
+#ifndef ENCMOL_VERSION
+#define ENCMOL_VERSION "unknown"
+#endif
+
+namespace encmol::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Trailing metadata key of the retry hint sent with RESOURCE_EXHAUSTED.
+constexpr const char* kRetryAfterKey = "encmol-retry-after-ms";
+constexpr std::size_t kMaxChunkBytes = std::size_t{4} << 20;
+constexpr std::int64_t kPruneEverySeconds = 600;
+
+// A refusal carrying its status, thrown inside a handler and turned into the
+// reply by handle().
+struct Refusal {
+  grpc::Status status;
+  Outcome outcome;
+};
+
+[[noreturn]] void refuse(grpc::StatusCode code, const std::string& message, Outcome outcome) {
+  throw Refusal{grpc::Status(code, message), outcome};
+}
+
+std::string hex_of(const std::string& bytes) {
+  return core::to_hex(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
+core::Digest digest_of(const std::string& bytes, const char* what) {
+  core::Digest d{};
+  if (bytes.size() != d.size())
+    refuse(grpc::StatusCode::INVALID_ARGUMENT,
+           std::string(what) + " must be 32 bytes, got " + std::to_string(bytes.size()),
+           Outcome::invalid);
+  std::copy(bytes.begin(), bytes.end(), d.begin());
+  return d;
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+bool past_deadline(grpc::ServerContext* context) {
+  return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();
+}
+
+// Runs one call: times it, turns exceptions into statuses, counts it.
+template <class Body>
+grpc::Status handle(Server::Impl& s, const char* method, grpc::ServerContext* context, Body body) {
+  const auto t0 = Clock::now();
+  grpc::Status status;
+  Outcome outcome = Outcome::ok;
+  std::string identity;
+  try {
+    body(identity);
+  } catch (const Refusal& r) {
+    status = r.status;
+    outcome = r.outcome;
+  } catch (const BudgetExhausted& e) {
+    status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, e.what());
+    outcome = Outcome::budget;
+  } catch (const SecurityError& e) {
+    status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, e.what());
+    outcome = Outcome::denied;
+  } catch (const InputError& e) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+    outcome = Outcome::invalid;
+  } catch (const FormatError& e) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+    outcome = Outcome::invalid;
+  } catch (const ParameterError& e) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+    outcome = Outcome::invalid;
+  } catch (const std::bad_alloc&) {
+    status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "the server is out of memory");
+    outcome = Outcome::error;
+  } catch (const std::exception& e) {
+    spdlog::error("call={} identity={} internal error: {}", method, identity, e.what());
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error (logged on the server)");
+    outcome = Outcome::error;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  s.metrics->request(method, outcome, seconds);
+  if (outcome != Outcome::ok)
+    spdlog::info("call={} identity={} outcome={} seconds={:.3f} message=\"{}\"", method,
+                 identity.empty() ? "-" : identity, outcome_name(outcome), seconds,
+                 status.error_message());
+  (void)context;
+  return status;
+}
+
+// The caller's identity: the verified client certificate's common name, else
+// a bearer token. A certificate and a token of two identities are refused.
+std::string authenticate(Server::Impl& s, grpc::ServerContext* context) {
+  std::string from_certificate;
+  if (const auto auth = context->auth_context()) {
+    const auto names = auth->FindPropertyValues("x509_common_name");
+    if (!names.empty()) {
+      from_certificate.assign(names.front().data(), names.front().size());
+      if (!valid_identity_name(from_certificate) || !s.store->has_identity(from_certificate))
+        refuse(grpc::StatusCode::UNAUTHENTICATED,
+               "the client certificate's common name is not a registered identity (encmol admin "
+               "identity add)",
+               Outcome::unauthenticated);
+    }
+  }
+  std::string from_token;
+  const auto& metadata = context->client_metadata();
+  if (const auto it = metadata.find("authorization"); it != metadata.end()) {
+    const std::string_view value(it->second.data(), it->second.size());
+    constexpr std::string_view bearer = "Bearer ";
+    if (value.size() > 1024 || value.substr(0, bearer.size()) != bearer)
+      refuse(grpc::StatusCode::UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'",
+             Outcome::unauthenticated);
+    const auto who = s.store->authenticate(std::string(value.substr(bearer.size())));
+    if (!who)
+      refuse(grpc::StatusCode::UNAUTHENTICATED, "unknown or revoked token",
+             Outcome::unauthenticated);
+    from_token = *who;
+  }
+  if (!from_certificate.empty() && !from_token.empty() && from_certificate != from_token)
+    refuse(grpc::StatusCode::UNAUTHENTICATED,
+           "the client certificate and the token belong to two identities",
+           Outcome::unauthenticated);
+  if (!from_certificate.empty()) return from_certificate;
+  if (!from_token.empty()) return from_token;
+  refuse(grpc::StatusCode::UNAUTHENTICATED,
+         "authenticate with a client certificate or 'authorization: Bearer <token>'",
+         Outcome::unauthenticated);
+}
+
+ServedModel& model_named(Server::Impl& s, const std::string& name) {
+  if (name.empty() && s.models.size() == 1) return s.models.begin()->second;
+  const auto it = s.models.find(name);
+  if (it == s.models.end())
+    refuse(grpc::StatusCode::NOT_FOUND,
+           name.empty() ? "this server offers several models: name one"
+                        : "no model named '" + name.substr(0, 128) + "' here",
+           Outcome::invalid);
+  return it->second;
+}
+
+// The model a key reference names, after checking its plan hash and key id.
+ServedModel& checked_model(Server::Impl& s, const v1::KeyRef& ref) {
+  ServedModel& m = model_named(s, ref.model());
+  if (digest_of(ref.plan_hash(), "plan_hash") != m.server->card().plan_hash())
+    refuse(grpc::StatusCode::FAILED_PRECONDITION,
+           "the request was made for another card of model '" + m.name + "' (plan " +
+               secure::wire::short_hex(digest_of(ref.plan_hash(), "plan_hash")) + ", served " +
+               secure::wire::short_hex(m.server->card().plan_hash()) +
+               "): fetch the current card and make new keys",
+           Outcome::invalid);
+  digest_of(ref.key_id(), "key_id");
+  return m;
+}
+
+void fill_budget(const BudgetStatus& b, v1::BudgetReply* reply) {
+  reply->set_model(b.model);
+  reply->set_limit(b.limit);
+  reply->set_used(b.used);
+  reply->set_remaining(b.limit == 0 ? 0 : b.limit - std::min(b.limit, b.used));
+}
+
+}  // namespace
+
+grpc::Status Calls::Health(grpc::ServerContext* context, const v1::HealthRequest*,
+                           v1::HealthReply* reply) {
+  return handle(impl_, "Health", context, [&](std::string& identity) {
+    identity = authenticate(impl_, context);
+    reply->set_protocol_version(kProtocolVersion);
+    reply->set_server_version(ENCMOL_VERSION);
+    reply->set_queue_depth(impl_.admission->waiting());
+    reply->set_workers(impl_.admission->workers());
+  });
+}
+
+grpc::Status Calls::ListModels(grpc::ServerContext* context, const v1::ListModelsRequest*,
+                               v1::ListModelsReply* reply) {
+  return handle(impl_, "ListModels", context, [&](std::string& identity) {
+    identity = authenticate(impl_, context);
+    for (const auto& [name, m] : impl_.models) {
+      auto* info = reply->add_models();
+      info->set_name(name);
+      info->set_card(m.card.data(), m.card.size());
+      const auto hash = m.server->card().plan_hash();
+      info->set_plan_hash(hash.data(), hash.size());
+      info->set_default_budget(m.default_budget);
+    }
+  });
+}
+
+grpc::Status Calls::HasKeys(grpc::ServerContext* context, const v1::KeyRef* request,
+                            v1::HasKeysReply* reply) {
+  return handle(impl_, "HasKeys", context, [&](std::string& identity) {
+    identity = authenticate(impl_, context);
+    checked_model(impl_, *request);
+    const std::string key = hex_of(request->key_id());
+    const auto owner = impl_.store->key_owner(key);
+    reply->set_present(owner && *owner == identity && impl_.keys->contains(identity, key));
+  });
+}
+
+grpc::Status Calls::UploadKeys(grpc::ServerContext* context,
+                               grpc::ServerReader<v1::KeyChunk>* reader,
+                               v1::UploadKeysReply* reply) {
+  return handle(impl_, "UploadKeys", context, [&](std::string& identity) {
+    identity = authenticate(impl_, context);
+    v1::KeyChunk chunk;
+    if (!reader->Read(&chunk) || !chunk.has_key())
+      refuse(grpc::StatusCode::INVALID_ARGUMENT, "the first chunk must name the key",
+             Outcome::invalid);
+    ServedModel& m = checked_model(impl_, chunk.key());
+    const std::string key = hex_of(chunk.key().key_id());
+    const core::Digest key_id = digest_of(chunk.key().key_id(), "key_id");
+    const std::uint64_t total = chunk.total_bytes();
+    if (total == 0 || total > impl_.options.max_key_bytes)
+      refuse(grpc::StatusCode::INVALID_ARGUMENT,
+             "evaluation keys of " + std::to_string(total) + " bytes: this server takes 1 to " +
+                 std::to_string(impl_.options.max_key_bytes),
+             Outcome::invalid);
+    if (const auto owner = impl_.store->key_owner(key); owner && *owner != identity)
+      refuse(grpc::StatusCode::PERMISSION_DENIED, "this key id belongs to another identity",
+             Outcome::denied);
+    // Each upload buffers its keys: bound how many run at once.
+    if (impl_.uploads.fetch_add(1) >= impl_.options.max_uploads) {
+      impl_.uploads.fetch_sub(1);
+      context->AddTrailingMetadata(kRetryAfterKey, "5000");
+      refuse(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many key uploads at once; retry later",
+             Outcome::overloaded);
+    }
+    struct Release {
+      std::atomic<unsigned>& n;
+      ~Release() { n.fetch_sub(1); }
+    } release{impl_.uploads};
+    std::string buffer;
+    do {
+      if (chunk.data().size() > kMaxChunkBytes)
+        refuse(grpc::StatusCode::INVALID_ARGUMENT, "key chunks are at most 4 MiB",
+               Outcome::invalid);
+      if (buffer.size() + chunk.data().size() > total)
+        refuse(grpc::StatusCode::INVALID_ARGUMENT, "more key bytes than announced",
+               Outcome::invalid);
+      buffer += chunk.data();
+      if (past_deadline(context))
+        refuse(grpc::StatusCode::DEADLINE_EXCEEDED, "upload cancelled", Outcome::invalid);
+    } while (reader->Read(&chunk));
+    if (buffer.size() != total)
+      refuse(grpc::StatusCode::INVALID_ARGUMENT,
+             "the upload ended after " + std::to_string(buffer.size()) + " of " +
+                 std::to_string(total) + " bytes",
+             Outcome::invalid);
+    const auto bytes = bytes_of(buffer);
+    const secure::EvalKeys keys =
+        secure::EvalKeys::decode(bytes, *m.server->context(), "uploaded evaluation keys");
+    m.server->check_keys(keys);
+    if (keys.key_id != key_id)
+      refuse(grpc::StatusCode::INVALID_ARGUMENT, "the keys' id differs from the announced one",
+             Outcome::invalid);
+    impl_.store->claim_key(identity, key);
+    impl_.keys->put(identity, key, bytes);
+    reply->set_bytes(buffer.size());
+    spdlog::info("call=UploadKeys identity={} model={} key={} bytes={}", identity, m.name,
+                 key.substr(0, 16), buffer.size());
+  });
+}
+
+grpc::Status Calls::Evaluate(grpc::ServerContext* context, const v1::EvaluateRequest* request,
+                             v1::EvaluateReply* reply) {
+  return handle(impl_, "Evaluate", context, [&](std::string& identity) {
+    identity = authenticate(impl_, context);
+    ServedModel& m = checked_model(impl_, request->key());
+    const std::string key = hex_of(request->key().key_id());
+    if (!valid_request_id(request->request_id()))
+      refuse(grpc::StatusCode::INVALID_ARGUMENT, "request_id must be 16-128 of [A-Za-z0-9_-]",
+             Outcome::invalid);
+    if (request->query().size() > impl_.options.max_query_bytes)
+      refuse(grpc::StatusCode::INVALID_ARGUMENT, "query larger than this server takes",
+             Outcome::invalid);
+    // A retry of an answered request gets the stored answer, charged once.
+    if (auto earlier = impl_.store->find_answer(identity, request->request_id())) {
+      if (earlier->model != m.name || earlier->key_id != key)
+        refuse(grpc::StatusCode::INVALID_ARGUMENT,
+               "this request id was used for another query: choose a new one", Outcome::invalid);
+      reply->set_result(earlier->result.data(), earlier->result.size());
+      reply->set_replayed(true);
+      fill_budget(impl_.store->budget(identity, m.name, m.default_budget), reply->mutable_budget());
+      return;
+    }
+    const auto owner = impl_.store->key_owner(key);
+    if (owner && *owner != identity)
+      refuse(grpc::StatusCode::PERMISSION_DENIED, "this key id belongs to another identity",
+             Outcome::denied);
+    if (!owner || !impl_.keys->contains(identity, key))
+      refuse(grpc::StatusCode::FAILED_PRECONDITION,
+             "the server does not hold these evaluation keys: upload them first", Outcome::invalid);
+    const secure::Query query = secure::Query::decode(
+        bytes_of(request->query()), *m.server->context(), m.server->plan().queries, "query");
+    if (query.key_id != digest_of(request->key().key_id(), "key_id"))
+      refuse(grpc::StatusCode::INVALID_ARGUMENT, "the query was encrypted under another key",
+             Outcome::invalid);
+    const BudgetStatus before = impl_.store->budget(identity, m.name, m.default_budget);
+    if (before.limit > 0 && before.used + query.molecules > before.limit)
+      throw BudgetExhausted("query budget exhausted for model '" + m.name +
+                            "': " + std::to_string(before.used) + " of " +
+                            std::to_string(before.limit) + " molecules used, this query asks for " +
+                            std::to_string(query.molecules));
+
+    switch (impl_.admission->acquire([&] { return past_deadline(context); })) {
+      case Admission::Entry::admitted:
+        break;
+      case Admission::Entry::overloaded:
+        context->AddTrailingMetadata(kRetryAfterKey,
+                                     std::to_string(impl_.admission->retry_hint().count()));
+        refuse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+               "all workers are busy and the queue is full; retry after the hinted time",
+               Outcome::overloaded);
+      case Admission::Entry::cancelled:
+        refuse(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued",
+               Outcome::overloaded);
+    }
+    AdmissionSlot slot(*impl_.admission);
+    impl_.metrics->queue_depth(impl_.admission->waiting());
+    const auto keys = impl_.keys->get(identity, key, [&](std::span<const std::uint8_t> b) {
+      return secure::EvalKeys::decode(b, *m.server->context(), "cached evaluation keys");
+    });
+    impl_.metrics->key_cache(keys != nullptr);
+    if (!keys)
+      refuse(grpc::StatusCode::FAILED_PRECONDITION,
+             "the server no longer holds these evaluation keys: upload them again",
+             Outcome::invalid);
+    const secure::Result result = m.server->answer(query, *keys);
+    impl_.admission->record_evaluation(result.server_seconds);
+    // A caller that gave up is not charged; its retry is evaluated afresh.
+    if (past_deadline(context))
+      refuse(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed during the evaluation",
+             Outcome::invalid);
+    Answer answer;
+    answer.request_id = request->request_id();
+    answer.identity = identity;
+    answer.model = m.name;
+    answer.key_id = key;
+    answer.molecules = query.molecules;
+    answer.result = result.encode(*m.server->context());
+    BudgetStatus after;
+    try {
+      after = impl_.store->record_answer(answer, m.default_budget);
+    } catch (const InputError&) {
+      // The same request id sent twice at once: the other copy was recorded
+      // first, so this one replies with its answer (charged once).
+      auto earlier = impl_.store->find_answer(identity, request->request_id());
+      if (!earlier || earlier->model != m.name || earlier->key_id != key) throw;
+      reply->set_result(earlier->result.data(), earlier->result.size());
+      reply->set_replayed(true);
+      fill_budget(impl_.store->budget(identity, m.name, m.default_budget),
+                  reply->mutable_budget());
+      return;
+    }
+    impl_.metrics->molecules(m.name, static_cast<double>(query.molecules));
+    reply->set_result(answer.result.data(), answer.result.size());
+    reply->set_server_seconds(result.server_seconds);
+    fill_budget(after, reply->mutable_budget());
+    spdlog::info(
+        "call=Evaluate identity={} model={} molecules={} ciphertexts={} seconds={:.3f} "
+        "budget_used={}",
+        identity, m.name, query.molecules, query.ciphertexts.size(), result.server_seconds,
+        after.used);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t last = impl_.last_prune.load();
+    if (now - last > kPruneEverySeconds && impl_.last_prune.compare_exchange_strong(last, now))
+      impl_.store->prune_answers(impl_.options.answer_retention_seconds);
+  });
+}
+
+grpc::Status Calls::GetBudget(grpc::ServerContext* context, const v1::BudgetRequest* request,
+                              v1::BudgetReply* reply) {
+  return handle(impl_, "GetBudget", context, [&](std::string& identity) {
+    identity = authenticate(impl_, context);
+    ServedModel& m = model_named(impl_, request->model());
+    fill_budget(impl_.store->budget(identity, m.name, m.default_budget), reply);
+  });
+}
+
+}  // namespace encmol::service

@@ -1,0 +1,69 @@
+// Inside of service::Server (server.hpp), shared by server.cpp (set-up,
+// shutdown) and calls.cpp (the RPC handlers). Not part of the layer's API.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "encmol/secure/roles.hpp"
+#include "encmol/service/admission.hpp"
+#include "encmol/service/key_cache.hpp"
+#include "encmol/service/metrics.hpp"
+#include "encmol/service/proto/encmol_service_v1.grpc.pb.h"
+#include "encmol/service/server.hpp"
+#include "encmol/service/store.hpp"
+
+namespace encmol::service {
+
+namespace v1 = ::encmol::service::v1;
+
+struct ServedModel {
+  std::string name;
+  std::shared_ptr<const ml::Model> model;
+  std::unique_ptr<secure::Server> server;  // no budget of its own: the store charges
+  core::Bytes card;                        // CARD envelope
+  std::uint64_t default_budget = 0;
+};
+
+class Calls final : public v1::Encmol::Service {
+ public:
+  explicit Calls(Server::Impl& impl) : impl_(impl) {}
+  grpc::Status Health(grpc::ServerContext* context, const v1::HealthRequest* request,
+                      v1::HealthReply* reply) override;
+  grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
+                          v1::ListModelsReply* reply) override;
+  grpc::Status HasKeys(grpc::ServerContext* context, const v1::KeyRef* request,
+                       v1::HasKeysReply* reply) override;
+  grpc::Status UploadKeys(grpc::ServerContext* context, grpc::ServerReader<v1::KeyChunk>* reader,
+                          v1::UploadKeysReply* reply) override;
+  grpc::Status Evaluate(grpc::ServerContext* context, const v1::EvaluateRequest* request,
+                        v1::EvaluateReply* reply) override;
+  grpc::Status GetBudget(grpc::ServerContext* context, const v1::BudgetRequest* request,
+                         v1::BudgetReply* reply) override;
+
+ private:
+  Server::Impl& impl_;
+};
+
+struct Server::Impl {
+  ServerOptions options;
+  std::map<std::string, ServedModel> models;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<KeyCache> keys;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<Admission> admission;
+  std::atomic<unsigned> uploads{0};
+  std::atomic<std::int64_t> last_prune{0};  // unix seconds of the last prune of stored answers
+  std::unique_ptr<Calls> calls;
+  std::unique_ptr<grpc::Server> grpc_server;
+  int port = 0;
+  std::mutex shutdown_mutex;
+  bool stopped = false;
+};
+
+}  // namespace encmol::service

@@ -1,0 +1,377 @@
+// encmol serve end to end over real gRPC + TLS on loopback: authentication,
+// cards, key upload, encrypted evaluation (checked against the plain model),
+// budgets per identity, key ownership, retries charged once, hostile
+// messages, mutual TLS, metrics and graceful shutdown.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "encmol/chem/readers.hpp"
+#include "encmol/ml/split.hpp"
+#include "encmol/ml/train.hpp"
+#include "encmol/service/proto/encmol_service_v1.grpc.pb.h"
+#include "encmol/service/remote_client.hpp"
+#include "encmol/service/server.hpp"
+#include "encmol/service/store.hpp"
+
+using namespace encmol;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path& certificates() {
+  static const fs::path dir = [] {
+    const fs::path d =
+        fs::temp_directory_path() / ("encmol_service_certs_" + std::to_string(::getpid()));
+    const std::string cmd = std::string(ENCMOL_SOURCE_DIR) + "/scripts/make_certs.sh " +
+                            d.string() + " localhost acme other stranger >/dev/null";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
+    return d;
+  }();
+  return dir;
+}
+
+struct Data {
+  std::vector<chem::Molecule> train, test;
+};
+
+const Data& data() {
+  static const Data d = [] {
+    const auto all = chem::read_molecules(fs::path(ENCMOL_SOURCE_DIR) / "data" / "qm7.xyz.gz");
+    const ml::Split s = ml::random_split(all.size(), 120, 11);
+    Data out;
+    out.train = ml::select(all, s.train);
+    out.test = ml::select(all, s.test);
+    out.test.resize(6);
+    return out;
+  }();
+  return d;
+}
+
+std::shared_ptr<const ml::Model> model() {
+  static const auto m = [] {
+    ml::TrainOptions o;
+    // A linear kernel keeps the plan shallow (small keys, fast tests); the
+    // Gaussian circuit is tested in tests/secure.
+    o.kernel = ml::KernelKind::Linear;
+    o.targets = {"ae_pbe0"};
+    o.representation_options = chem::capacity_for(data().test);
+    o.lambdas = {1e4};
+    return std::make_shared<const ml::Model>(ml::train_krr(data().train, o).model);
+  }();
+  return m;
+}
+
+class Service : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("encmol_service_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    url_ = "sqlite:" + (dir_ / "service.db").string();
+    admin_ = service::open_store(url_);
+    admin_->add_identity("acme");
+    admin_->add_identity("other");
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void start(unsigned workers = 1, unsigned queue = 4, bool mutual = false) {
+    service::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.tls.certificate = certificates() / "server.pem";
+    o.tls.private_key = certificates() / "server.key";
+    if (mutual) o.tls.client_ca = certificates() / "ca.pem";
+    o.database = url_;
+    o.key_cache.directory = dir_ / "keys";
+    o.workers = workers;
+    o.queue = queue;
+    o.plan.tolerance = 0.5;
+    server_ =
+        std::make_unique<service::Server>(std::vector<service::NamedModel>{{"qm7", model()}}, o);
+  }
+
+  service::RemoteOptions remote(const std::string& token) const {
+    service::RemoteOptions r;
+    r.address = "127.0.0.1:" + std::to_string(server_->port());
+    r.tls.ca = certificates() / "ca.pem";
+    r.tls.server_name = "localhost";
+    r.token = token;
+    r.max_attempts = 2;
+    r.call_timeout_seconds = 120;
+    return r;
+  }
+
+  service::RemoteOptions remote_with_certificate(const std::string& identity) const {
+    service::RemoteOptions r = remote("");
+    r.tls.certificate = certificates() / (identity + ".pem");
+    r.tls.private_key = certificates() / (identity + ".key");
+    return r;
+  }
+
+  fs::path dir_;
+  std::string url_;
+  std::unique_ptr<service::Store> admin_;
+  std::unique_ptr<service::Server> server_;
+};
+
+int code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const service::ServiceError& e) {
+    return e.code();
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_F(Service, EncryptedPredictionsMatchThePlainModelAndAreCharged) {
+  start();
+  service::RemoteClient remote(this->remote(admin_->issue_token("acme")));
+  EXPECT_EQ(remote.health().protocol_version, 1u);
+  const auto m = remote.model("");
+  EXPECT_EQ(m.name, "qm7");
+  EXPECT_GT(m.default_budget, 0u);
+  const secure::Client client(m.card);
+  EXPECT_FALSE(remote.has_keys(m, client.key_id()));
+  remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+  EXPECT_TRUE(remote.has_keys(m, client.key_id()));
+
+  const auto& test = data().test;
+  const auto answer = remote.evaluate(m, client, client.encrypt(test));
+  const secure::Predictions p = client.decrypt(answer.result);
+  const Eigen::MatrixXd plain = model()->predict(test);
+  const double bound = m.card.plan.budget.front().bound;
+  ASSERT_EQ(p.raw.rows(), static_cast<Eigen::Index>(test.size()));
+  for (Eigen::Index i = 0; i < plain.rows(); ++i)
+    EXPECT_LE(std::fabs(p.raw(i, 0) - plain(i, 0)), bound);
+  EXPECT_EQ(answer.budget.used, test.size());
+  EXPECT_EQ(remote.budget("qm7").used, test.size());
+  EXPECT_EQ(admin_->budget("acme", "qm7", m.default_budget).used, test.size());
+  EXPECT_NE(
+      server_->metrics_text().find("encmol_requests_total{method=\"Evaluate\",outcome=\"ok\"} 1"),
+      std::string::npos)
+      << server_->metrics_text();
+}
+
+TEST_F(Service, UnauthenticatedAndRevokedCallersAreRefused) {
+  start();
+  EXPECT_EQ(
+      code_of([&] {
+        service::RemoteClient(remote("emt_0011223344556677_" + std::string(64, 'a'))).models();
+      }),
+      static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_EQ(code_of([&] { service::RemoteClient(remote("not a token")).health(); }),
+            static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  const std::string token = admin_->issue_token("acme");
+  service::RemoteClient ok(remote(token));
+  EXPECT_NO_THROW(ok.health());
+  admin_->revoke_tokens("acme");
+  EXPECT_EQ(code_of([&] { ok.health(); }), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  // No credentials at all: refused by the server, not only by the client class.
+  auto channel = grpc::CreateChannel(remote(token).address, grpc::SslCredentials([&] {
+                                       grpc::SslCredentialsOptions o;
+                                       o.pem_root_certs =
+                                           service::read_pem(certificates() / "ca.pem", "ca");
+                                       return o;
+                                     }()));
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  grpc::SslCredentialsOptions so;
+  so.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
+  auto stub = service::v1::Encmol::NewStub(
+      grpc::CreateCustomChannel(remote(token).address, grpc::SslCredentials(so), args));
+  grpc::ClientContext ctx;
+  service::v1::ListModelsReply reply;
+  EXPECT_EQ(stub->ListModels(&ctx, {}, &reply).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(Service, BudgetsBelongToIdentitiesNotKeys) {
+  start();
+  admin_->set_budget("acme", "qm7", 8);
+  service::RemoteClient remote(this->remote(admin_->issue_token("acme")));
+  const auto m = remote.model("qm7");
+  const auto& test = data().test;  // 6 molecules
+  const secure::Client first(m.card);
+  remote.upload_keys(m, first.key_id(), first.make_eval_keys().encode(*first.context()));
+  EXPECT_EQ(remote.evaluate(m, first, first.encrypt(test)).budget.used, 6u);
+  // A fresh key does not reset the budget.
+  const secure::Client second(m.card);
+  remote.upload_keys(m, second.key_id(), second.make_eval_keys().encode(*second.context()));
+  EXPECT_EQ(code_of([&] { remote.evaluate(m, second, second.encrypt(test)); }),
+            static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  const std::vector<chem::Molecule> two(test.begin(), test.begin() + 2);
+  EXPECT_EQ(remote.evaluate(m, second, second.encrypt(two)).budget.used, 8u);
+  EXPECT_EQ(code_of([&] { remote.evaluate(m, second, second.encrypt({test.front()})); }),
+            static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 8u);
+}
+
+TEST_F(Service, KeysOfOneIdentityAreNotUsableByAnother) {
+  start();
+  service::RemoteClient acme(remote(admin_->issue_token("acme")));
+  service::RemoteClient other(remote(admin_->issue_token("other")));
+  const auto m = acme.model("");
+  const secure::Client client(m.card);
+  const auto keys = client.make_eval_keys().encode(*client.context());
+  acme.upload_keys(m, client.key_id(), keys);
+  EXPECT_FALSE(other.has_keys(m, client.key_id()));
+  EXPECT_EQ(code_of([&] { other.evaluate(m, client, client.encrypt({data().test.front()})); }),
+            static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(code_of([&] { other.upload_keys(m, client.key_id(), keys); }),
+            static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(admin_->budget("other", "qm7", 0).used, 0u);
+}
+
+TEST_F(Service, ARetriedRequestGetsTheSameAnswerChargedOnce) {
+  start();
+  service::RemoteClient remote(this->remote(admin_->issue_token("acme")));
+  const auto m = remote.model("");
+  const secure::Client client(m.card);
+  remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+  const auto query = client.encrypt({data().test[0], data().test[1]});
+  const std::string id = service::new_request_id();
+  const auto a = remote.evaluate(m, client, query, id);
+  const auto b = remote.evaluate(m, client, query, id);
+  EXPECT_FALSE(a.replayed);
+  EXPECT_TRUE(b.replayed);
+  EXPECT_EQ(b.budget.used, 2u);
+  EXPECT_EQ(client.decrypt(a.result).values, client.decrypt(b.result).values);
+  // The same id for another key is refused.
+  const secure::Client second(m.card);
+  remote.upload_keys(m, second.key_id(), second.make_eval_keys().encode(*second.context()));
+  EXPECT_EQ(code_of([&] { remote.evaluate(m, second, second.encrypt({data().test[0]}), id); }),
+            static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+}
+
+TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
+  start();
+  const std::string token = admin_->issue_token("acme");
+  service::RemoteClient remote(this->remote(token));
+  const auto m = remote.model("");
+  const secure::Client client(m.card);
+  const auto keys = client.make_eval_keys().encode(*client.context());
+  remote.upload_keys(m, client.key_id(), keys);
+
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  grpc::SslCredentialsOptions so;
+  so.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
+  auto stub = service::v1::Encmol::NewStub(
+      grpc::CreateCustomChannel(this->remote(token).address, grpc::SslCredentials(so), args));
+  auto call = [&](service::v1::EvaluateRequest request) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    service::v1::EvaluateReply reply;
+    return stub->Evaluate(&ctx, request, &reply).error_code();
+  };
+  service::v1::EvaluateRequest good;
+  good.mutable_key()->set_model("qm7");
+  const auto hash = m.card.plan_hash();
+  good.mutable_key()->set_plan_hash(std::string(hash.begin(), hash.end()));
+  good.mutable_key()->set_key_id(std::string(client.key_id().begin(), client.key_id().end()));
+  good.set_request_id(service::new_request_id());
+  const auto q = client.encrypt({data().test[0]}).encode(*client.context());
+  good.set_query(std::string(q.begin(), q.end()));
+
+  auto r = good;
+  r.set_query("garbage");
+  EXPECT_EQ(call(r), grpc::StatusCode::INVALID_ARGUMENT);
+  r = good;
+  std::string flipped = good.query();
+  flipped[flipped.size() / 2] ^= 0x20;
+  r.set_query(flipped);
+  EXPECT_EQ(call(r), grpc::StatusCode::INVALID_ARGUMENT);
+  r = good;
+  r.mutable_key()->set_plan_hash("short");
+  EXPECT_EQ(call(r), grpc::StatusCode::INVALID_ARGUMENT);
+  r = good;
+  r.mutable_key()->set_plan_hash(std::string(32, 'x'));
+  EXPECT_EQ(call(r), grpc::StatusCode::FAILED_PRECONDITION);
+  r = good;
+  r.mutable_key()->set_model("no-such-model");
+  EXPECT_EQ(call(r), grpc::StatusCode::NOT_FOUND);
+  r = good;
+  r.set_request_id("bad id");
+  EXPECT_EQ(call(r), grpc::StatusCode::INVALID_ARGUMENT);
+  r = good;
+  r.mutable_key()->set_key_id(std::string(32, '\x01'));
+  EXPECT_EQ(call(r), grpc::StatusCode::FAILED_PRECONDITION);  // keys never uploaded
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 0u);
+  EXPECT_EQ(call(good), grpc::StatusCode::OK);
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 1u);
+
+  // An upload that announces more than it sends, or more than the cap.
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    service::v1::UploadKeysReply reply;
+    auto writer = stub->UploadKeys(&ctx, &reply);
+    service::v1::KeyChunk chunk;
+    *chunk.mutable_key() = good.key();
+    chunk.set_total_bytes(keys.size() + 10);
+    chunk.set_data(std::string(keys.begin(), keys.begin() + 100));
+    writer->Write(chunk);
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    service::v1::UploadKeysReply reply;
+    auto writer = stub->UploadKeys(&ctx, &reply);
+    service::v1::KeyChunk chunk;
+    *chunk.mutable_key() = good.key();
+    chunk.set_total_bytes(std::uint64_t{1} << 40);
+    writer->Write(chunk);
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  EXPECT_NO_THROW(remote.health());
+}
+
+TEST_F(Service, MutualTlsIdentifiesClientsByTheirCertificate) {
+  start(1, 4, /*mutual=*/true);
+  service::RemoteClient acme(remote_with_certificate("acme"));
+  const auto m = acme.model("");
+  const secure::Client client(m.card);
+  acme.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+  EXPECT_EQ(acme.evaluate(m, client, client.encrypt({data().test[0]})).budget.used, 1u);
+  EXPECT_EQ(admin_->key_owner(core::to_hex(client.key_id())), std::optional<std::string>("acme"));
+  // A valid certificate of an identity the server does not know.
+  EXPECT_EQ(code_of([&] { service::RemoteClient(remote_with_certificate("stranger")).health(); }),
+            static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  // No certificate: the TLS handshake fails.
+  EXPECT_NE(code_of([&] { service::RemoteClient(remote(admin_->issue_token("acme"))).health(); }),
+            0);
+}
+
+TEST_F(Service, ShutdownFinishesTheAcceptedQuery) {
+  start();
+  service::RemoteClient remote(this->remote(admin_->issue_token("acme")));
+  const auto m = remote.model("");
+  const secure::Client client(m.card);
+  remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+  const auto query = client.encrypt(data().test);
+  auto pending = std::async(std::launch::async, [&] { return remote.evaluate(m, client, query); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (server_->running_evaluations() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(server_->running_evaluations(), 1u);
+  server_->shutdown();
+  const auto answer = pending.get();
+  EXPECT_EQ(answer.budget.used, data().test.size());
+  EXPECT_EQ(client.decrypt(answer.result).values.rows(),
+            static_cast<Eigen::Index>(data().test.size()));
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, data().test.size());
+}
