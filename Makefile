@@ -53,7 +53,7 @@ fuzz: deps
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DENCMOL_FUZZ=ON -DENCMOL_BUILD_TESTS=OFF -DENCMOL_BUILD_BENCH=OFF \
 	  -DENCMOL_BUILD_PYTHON=OFF $(CMAKE_FLAGS) $(INSTRUMENTED_FLAGS)
-	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target encmol_fuzzers
 	scripts/run_fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # The whole test suite built with ASan + UBSan and libstdc++ assertions

@@ -48,32 +48,50 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
   EXPECT_EQ(fs::status(p("acme.token")).permissions() & fs::perms::others_read, fs::perms::none);
   EXPECT_EQ(run("admin " + db + " identity add 'bad name'").code, 1);
 
-  // The server in the background; it prints its port.
-  const std::string serve =
-      std::string(ENCMOL_BINARY_DIR) + "/encmol serve -m qm7=" + p("m.model") +
-      " --listen 127.0.0.1:0 --tls-cert " + p("tls/server.pem") + " --tls-key " +
-      p("tls/server.key") + " " + db + " --key-cache " + p("keys") +
-      " --tolerance 0.5 --threads 2 >" + p("serve.out") + " 2>" + p("serve.err") + " & echo $!";
-  FILE* f = popen(serve.c_str(), "r");
-  ASSERT_NE(f, nullptr);
-  int pid = 0;
-  ASSERT_EQ(fscanf(f, "%d", &pid), 1);
-  pclose(f);
-  std::string port;
-  for (int i = 0; i < 600 && port.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::ifstream in(p("serve.out"));
-    std::string word;
-    while (in >> word)
-      if (word == "port") in >> port;
-  }
-  ASSERT_FALSE(port.empty()) << encmol::core::read_file_text(p("serve.err"));
+  // The server in the background; it prints its port. SIGTERM stops it.
+  struct Running {
+    int pid = 0;
+    std::string port;
+  };
+  const auto start_server = [&](Running& server) {
+    const std::string serve =
+        std::string(ENCMOL_BINARY_DIR) + "/encmol serve -m qm7=" + p("m.model") +
+        " --listen 127.0.0.1:0 --tls-cert " + p("tls/server.pem") + " --tls-key " +
+        p("tls/server.key") + " " + db + " --key-cache " + p("keys") +
+        " --tolerance 0.5 --threads 2 >" + p("serve.out") + " 2>" + p("serve.err") + " & echo $!";
+    fs::remove(p("serve.out"));
+    FILE* f = popen(serve.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(fscanf(f, "%d", &server.pid), 1);
+    pclose(f);
+    server.port.clear();
+    for (int i = 0; i < 600 && server.port.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::ifstream in(p("serve.out"));
+      std::string word;
+      while (in >> word)
+        if (word == "port") in >> server.port;
+    }
+    ASSERT_FALSE(server.port.empty()) << encmol::core::read_file_text(p("serve.err"));
+  };
+  const auto stop_server = [&](const Running& server) {
+    ASSERT_EQ(::kill(server.pid, SIGTERM), 0);
+    for (int i = 0; i < 300 && ::kill(server.pid, 0) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_NE(::kill(server.pid, 0), 0) << "encmol serve did not stop on SIGTERM";
+    EXPECT_NE(encmol::core::read_file_text(p("serve.err")).find("shut down"), std::string::npos);
+  };
+  const auto query_of = [&](const Running& server, const std::string& token_file) {
+    return "query --server 127.0.0.1:" + server.port + " --ca " + p("tls/ca.pem") +
+           " --server-name localhost --token-file " + p(token_file) + " --secret-key " +
+           p("acme.key") + " " + p("query.xyz");
+  };
 
-  const std::string query = "query --server 127.0.0.1:" + port + " --ca " + p("tls/ca.pem") +
-                            " --server-name localhost --token-file " + p("acme.token") +
-                            " --secret-key " + p("acme.key") + " " + p("query.xyz");
-  r = run(query + " -o " + p("enc.csv"));
+  Running server;
+  start_server(server);
+  r = run(query_of(server, "acme.token") + " -o " + p("enc.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("uploading the evaluation keys"), std::string::npos) << r.err;
   r = run("predict -m " + p("m.model") + " " + p("query.xyz"));
   ASSERT_EQ(r.code, 0) << r.err;
   const auto plain = first_column_by_name(r.out);
@@ -83,27 +101,35 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
     ASSERT_EQ(plain.count(name), 1u) << name;
     EXPECT_NEAR(value, plain.at(name), 0.5) << name;
   }
-  // The key is reused (no second upload) and the budget is per identity.
-  r = run("admin " + db + " budget set acme qm7 7");
+  stop_server(server);
+
+  // Restarted without its key files (a lost cache): the budget is still
+  // there, the server asks for the keys and the client uploads them again.
+  for (const auto& entry : fs::recursive_directory_iterator(p("keys")))
+    if (entry.is_regular_file()) fs::remove(entry.path());
+  start_server(server);
+  r = run(query_of(server, "acme.token") + " -o " + p("enc2.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
-  r = run(query + " -o " + p("enc2.csv"));
+  EXPECT_NE(r.err.find("uploading the evaluation keys"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("10 of 600 used"), std::string::npos) << r.err;
+  const auto again = first_column_by_name(encmol::core::read_file_text(p("enc2.csv")));
+  ASSERT_EQ(again.size(), enc.size());
+  for (const auto& [name, value] : again) EXPECT_NEAR(value, plain.at(name), 0.5) << name;
+  // The budget is per identity: 10 used, 12 allowed, 5 more refused.
+  r = run("admin " + db + " budget set acme qm7 12");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run(query_of(server, "acme.token") + " -o " + p("enc3.csv"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("budget"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(p("enc3.csv")));
   r = run("admin " + db + " budget show acme");
   EXPECT_NE(r.out.find("qm7"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(" 5 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 10 "), std::string::npos) << r.out;
   // A wrong token is refused.
   std::ofstream(p("bad.token")) << "emt_0000000000000000_" << std::string(64, '0') << "\n";
-  r = run("query --server 127.0.0.1:" + port + " --ca " + p("tls/ca.pem") +
-          " --server-name localhost --token-file " + p("bad.token") + " --secret-key " +
-          p("x.key") + " " + p("query.xyz"));
+  r = run(query_of(server, "bad.token"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("token"), std::string::npos) << r.err;
-
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_NE(::kill(pid, 0), 0) << "encmol serve did not stop on SIGTERM";
-  EXPECT_NE(encmol::core::read_file_text(p("serve.err")).find("shut down"), std::string::npos);
+  stop_server(server);
   fs::remove_all(dir);
 }

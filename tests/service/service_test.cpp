@@ -375,3 +375,50 @@ TEST_F(Service, ShutdownFinishesTheAcceptedQuery) {
             static_cast<Eigen::Index>(data().test.size()));
   EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, data().test.size());
 }
+
+TEST_F(Service, AFullQueueIsRefusedAtOnceWithARetryHint) {
+  start(/*workers=*/1, /*queue=*/0);
+  const std::string token = admin_->issue_token("acme");
+  service::RemoteClient remote(this->remote(token));
+  const auto m = remote.model("");
+  const secure::Client client(m.card);
+  remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+  const auto query = client.encrypt(data().test);
+  auto busy = std::async(std::launch::async, [&] { return remote.evaluate(m, client, query); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (server_->running_evaluations() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(server_->running_evaluations(), 1u);
+
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  grpc::SslCredentialsOptions so;
+  so.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
+  auto stub = service::v1::Encmol::NewStub(
+      grpc::CreateCustomChannel(this->remote(token).address, grpc::SslCredentials(so), args));
+  service::v1::EvaluateRequest request;
+  request.mutable_key()->set_model("qm7");
+  const auto hash = m.card.plan_hash();
+  request.mutable_key()->set_plan_hash(std::string(hash.begin(), hash.end()));
+  request.mutable_key()->set_key_id(std::string(client.key_id().begin(), client.key_id().end()));
+  request.set_request_id(service::new_request_id());
+  const auto q = client.encrypt({data().test[0]}).encode(*client.context());
+  request.set_query(std::string(q.begin(), q.end()));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  service::v1::EvaluateReply reply;
+  const auto status = stub->Evaluate(&ctx, request, &reply);
+  const bool still_busy = server_->running_evaluations() == 1;
+  if (still_busy) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+    const auto& trailers = ctx.GetServerTrailingMetadata();
+    ASSERT_EQ(trailers.count("encmol-retry-after-ms"), 1u);
+    EXPECT_GE(std::stoi(std::string(trailers.find("encmol-retry-after-ms")->second.data(),
+                                    trailers.find("encmol-retry-after-ms")->second.size())),
+              100);
+  }
+  EXPECT_EQ(busy.get().budget.used, data().test.size());
+  // Nothing was charged for the refusal; the retry client gets through once the worker is free.
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, data().test.size());
+  EXPECT_NE(server_->metrics_text().find("outcome=\"overloaded\""), std::string::npos);
+}

@@ -5,6 +5,7 @@
 // uploads the evaluation keys when the server lacks them, encrypts in
 // batches, decrypts, rounds and writes the predictions. Nothing but
 // ciphertexts and the key id leaves this machine.
+#include <grpcpp/support/status_code_enum.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -104,13 +105,17 @@ void run_query(const QueryArgs& a, const GlobalOptions& global) {
   const service::RemoteModel model = remote.model(a.model);
   const secure::Client client = client_for(model, a.secret_key);
   Progress progress(Progress::detect_mode(global.quiet));
-  if (!remote.has_keys(model, client.key_id())) {
+  // Uploads the evaluation keys when the server (or the replica answering)
+  // does not hold them: before the first query, and again if it lost them.
+  const auto ensure_keys = [&] {
+    if (remote.has_keys(model, client.key_id())) return;
     const core::Bytes keys = client.make_eval_keys().encode(*client.context());
     spdlog::info("uploading the evaluation keys ({:.1f} MB, once per key)", keys.size() / 1e6);
     remote.upload_keys(model, client.key_id(), keys, [&](std::uint64_t sent, std::uint64_t total) {
       progress.update("upload keys", static_cast<double>(sent) / static_cast<double>(total));
     });
-  }
+  };
+  ensure_keys();
   const std::size_t per_ct = model.card.plan.queries;
   const std::size_t batch =
       a.batch > 0 ? a.batch
@@ -123,7 +128,17 @@ void run_query(const QueryArgs& a, const GlobalOptions& global) {
     const std::vector<chem::Molecule> part(molecules.begin() + static_cast<std::ptrdiff_t>(begin),
                                            molecules.begin() + static_cast<std::ptrdiff_t>(end));
     const secure::Query query = client.encrypt(part);
-    const service::RemoteAnswer answer = remote.evaluate(model, client, query);
+    const std::string request_id = service::new_request_id();
+    service::RemoteAnswer answer;
+    try {
+      answer = remote.evaluate(model, client, query, request_id);
+    } catch (const service::ServiceError& e) {
+      if (e.code() != static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION) ||
+          remote.has_keys(model, client.key_id()))
+        throw;
+      ensure_keys();
+      answer = remote.evaluate(model, client, query, request_id);
+    }
     parts.push_back(client.decrypt(answer.result, part));
     budget = answer.budget;
     server_seconds += answer.server_seconds;
