@@ -247,6 +247,14 @@ TEST_F(Service, ARetriedRequestGetsTheSameAnswerChargedOnce) {
   EXPECT_TRUE(b.replayed);
   EXPECT_EQ(b.budget.used, 2u);
   EXPECT_EQ(client.decrypt(a.result).values, client.decrypt(b.result).values);
+  // The same id for another query is refused, also with as many molecules.
+  EXPECT_EQ(code_of([&] { remote.evaluate(m, client, client.encrypt({data().test[2]}), id); }),
+            static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(code_of([&] {
+              remote.evaluate(m, client, client.encrypt({data().test[0], data().test[1]}), id);
+            }),
+            static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 2u);
   // The same id for another key is refused.
   const secure::Client second(m.card);
   remote.upload_keys(m, second.key_id(), second.make_eval_keys().encode(*second.context()));
@@ -306,7 +314,7 @@ TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
   EXPECT_EQ(call(r), grpc::StatusCode::INVALID_ARGUMENT);
   r = good;
   r.mutable_key()->set_key_id(std::string(32, '\x01'));
-  EXPECT_EQ(call(r), grpc::StatusCode::FAILED_PRECONDITION);  // keys never uploaded
+  EXPECT_EQ(call(r), grpc::StatusCode::INVALID_ARGUMENT);  // the query is under another key
   EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 0u);
   EXPECT_EQ(call(good), grpc::StatusCode::OK);
   EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 1u);
@@ -315,6 +323,7 @@ TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
   {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     service::v1::UploadKeysReply reply;
     auto writer = stub->UploadKeys(&ctx, &reply);
     service::v1::KeyChunk chunk;
@@ -328,6 +337,7 @@ TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
   {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     service::v1::UploadKeysReply reply;
     auto writer = stub->UploadKeys(&ctx, &reply);
     service::v1::KeyChunk chunk;
@@ -335,7 +345,24 @@ TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
     chunk.set_total_bytes(std::uint64_t{1} << 40);
     writer->Write(chunk);
     writer->WritesDone();
-    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    const auto status = writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("this server takes"), std::string::npos);
+  }
+  {
+    // An upload without a deadline could stall forever: refused.
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    service::v1::UploadKeysReply reply;
+    auto writer = stub->UploadKeys(&ctx, &reply);
+    service::v1::KeyChunk chunk;
+    *chunk.mutable_key() = good.key();
+    chunk.set_total_bytes(keys.size());
+    writer->Write(chunk);
+    writer->WritesDone();
+    const auto status = writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("deadline"), std::string::npos);
   }
   EXPECT_NO_THROW(remote.health());
 }
@@ -351,9 +378,14 @@ TEST_F(Service, MutualTlsIdentifiesClientsByTheirCertificate) {
   // A valid certificate of an identity the server does not know.
   EXPECT_EQ(code_of([&] { service::RemoteClient(remote_with_certificate("stranger")).health(); }),
             static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
-  // No certificate: the TLS handshake fails.
-  EXPECT_NE(code_of([&] { service::RemoteClient(remote(admin_->issue_token("acme"))).health(); }),
+  // No certificate: a token is needed instead.
+  EXPECT_EQ(code_of([&] { service::RemoteClient(remote(admin_->issue_token("acme"))).health(); }),
             0);
+  EXPECT_EQ(
+      code_of([&] {
+        service::RemoteClient(remote("emt_0011223344556677_" + std::string(64, 'b'))).health();
+      }),
+      static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
 }
 
 TEST_F(Service, ShutdownFinishesTheAcceptedQuery) {

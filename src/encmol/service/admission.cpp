@@ -12,7 +12,8 @@ Admission::Admission(unsigned workers, unsigned queue) : workers_(workers), queu
 
 Admission::Entry Admission::acquire(const std::function<bool()>& cancelled) {
   std::unique_lock lock(mutex_);
-  if (running_ < workers_) {
+  // Nobody overtakes a queued caller: a free slot goes to the queue first.
+  if (running_ < workers_ && waiting_ == 0) {
     ++running_;
     return Entry::admitted;
   }

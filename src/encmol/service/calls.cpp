@@ -15,6 +15,7 @@
 #include "encmol/core/error.hpp"
 #include "encmol/secure/wire.hpp"
 #include "encmol/service/server_impl.hpp"
+#include "encmol/service/store_internal.hpp"
 
 #ifndef ENCMOL_VERSION
 #define ENCMOL_VERSION "unknown"
@@ -29,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kRetryAfterKey = "encmol-retry-after-ms";
 constexpr std::size_t kMaxChunkBytes = std::size_t{4} << 20;
 constexpr std::int64_t kPruneEverySeconds = 600;
+constexpr auto kMaxUploadTime = std::chrono::hours(1);
 
 // A refusal carrying its status, thrown inside a handler and turned into the
 // reply by handle().
@@ -90,11 +92,23 @@ grpc::Status handle(Server::Impl& s, const char* method, grpc::ServerContext* co
   } catch (const ParameterError& e) {
     status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
     outcome = Outcome::invalid;
+  } catch (const IoError& e) {
+    // A busy or unreachable database, a full disk: transient, and retrying
+    // is safe (a request id is answered and charged once).
+    spdlog::warn("call={} identity={} unavailable: {}", method, identity.empty() ? "-" : identity,
+                 e.what());
+    status =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server's storage is unavailable; retry");
+    outcome = Outcome::error;
   } catch (const std::bad_alloc&) {
     status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "the server is out of memory");
     outcome = Outcome::error;
   } catch (const std::exception& e) {
     spdlog::error("call={} identity={} internal error: {}", method, identity, e.what());
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error (logged on the server)");
+    outcome = Outcome::error;
+  } catch (...) {
+    spdlog::error("call={} identity={} internal error of unknown type", method, identity);
     status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error (logged on the server)");
     outcome = Outcome::error;
   }
@@ -110,9 +124,11 @@ grpc::Status handle(Server::Impl& s, const char* method, grpc::ServerContext* co
 
 // The caller's identity: the verified client certificate's common name, else
 // a bearer token. A certificate and a token of two identities are refused.
-std::string authenticate(Server::Impl& s, grpc::ServerContext* context) {
+std::string identify(Server::Impl& s,
+                     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                     const grpc::AuthContext* auth) {
   std::string from_certificate;
-  if (const auto auth = context->auth_context()) {
+  if (auth != nullptr) {
     const auto names = auth->FindPropertyValues("x509_common_name");
     if (!names.empty()) {
       from_certificate.assign(names.front().data(), names.front().size());
@@ -124,7 +140,6 @@ std::string authenticate(Server::Impl& s, grpc::ServerContext* context) {
     }
   }
   std::string from_token;
-  const auto& metadata = context->client_metadata();
   if (const auto it = metadata.find("authorization"); it != metadata.end()) {
     const std::string_view value(it->second.data(), it->second.size());
     constexpr std::string_view bearer = "Bearer ";
@@ -148,13 +163,19 @@ std::string authenticate(Server::Impl& s, grpc::ServerContext* context) {
          Outcome::unauthenticated);
 }
 
+std::string authenticate(Server::Impl& s, grpc::ServerContext* context) {
+  const auto auth = context->auth_context();
+  return identify(s, context->client_metadata(), auth.get());
+}
+
 ServedModel& model_named(Server::Impl& s, const std::string& name) {
   if (name.empty() && s.models.size() == 1) return s.models.begin()->second;
   const auto it = s.models.find(name);
   if (it == s.models.end())
     refuse(grpc::StatusCode::NOT_FOUND,
-           name.empty() ? "this server offers several models: name one"
-                        : "no model named '" + name.substr(0, 128) + "' here",
+           name.empty()                     ? "this server offers several models: name one"
+           : detail::valid_model_name(name) ? "no model named '" + name + "' here"
+                                            : "no such model (names are 1-128 of [A-Za-z0-9._-])",
            Outcome::invalid);
   return it->second;
 }
@@ -181,6 +202,64 @@ void fill_budget(const BudgetStatus& b, v1::BudgetReply* reply) {
 }
 
 }  // namespace
+
+namespace {
+
+// The stored answer of an earlier try of this request, if there is one. The
+// id must name the same query (model, key, molecule count and the query's
+// sealed names, which are fresh random bytes per query), else the request is
+// refused: a reused id must never return the answers of other molecules.
+bool replay(Server::Impl& s, ServedModel& m, const std::string& identity, const std::string& key,
+            const secure::Query& query, const v1::EvaluateRequest& request,
+            v1::EvaluateReply* reply) {
+  auto earlier = s.store->find_answer(identity, request.request_id());
+  if (!earlier) return false;
+  bool same =
+      earlier->model == m.name && earlier->key_id == key && earlier->molecules == query.molecules;
+  if (same) {
+    const secure::Result result = secure::Result::decode(earlier->result, *m.server->context(),
+                                                         m.server->plan().queries, "stored answer");
+    same = result.sealed_names == query.sealed_names;
+  }
+  if (!same)
+    refuse(grpc::StatusCode::INVALID_ARGUMENT,
+           "this request id was used for another query: choose a new one", Outcome::invalid);
+  reply->set_result(earlier->result.data(), earlier->result.size());
+  reply->set_replayed(true);
+  fill_budget(s.store->budget(identity, m.name, m.default_budget), reply->mutable_budget());
+  return true;
+}
+
+// Runs the same checks as authenticate() on a call's metadata before gRPC
+// reads its message, so an unauthenticated caller cannot make the server
+// buffer a large message. The handler identifies the caller again: the auth
+// context is per connection, so nothing per call is stored in it.
+class AuthGate final : public grpc::AuthMetadataProcessor {
+ public:
+  explicit AuthGate(Server::Impl& s) : s_(s) {}
+  bool IsBlocking() const override { return true; }
+  grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* context, OutputMetadata*,
+                       OutputMetadata*) override {
+    try {
+      identify(s_, metadata, context);
+      return grpc::Status::OK;
+    } catch (const Refusal& r) {
+      s_.metrics->request("auth", r.outcome, 0);
+      return r.status;
+    } catch (const std::exception&) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server cannot check credentials now");
+    }
+  }
+
+ private:
+  Server::Impl& s_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(Server::Impl& impl) {
+  return std::make_shared<AuthGate>(impl);
+}
 
 grpc::Status Calls::Health(grpc::ServerContext* context, const v1::HealthRequest*,
                            v1::HealthReply* reply) {
@@ -224,6 +303,11 @@ grpc::Status Calls::UploadKeys(grpc::ServerContext* context,
                                v1::UploadKeysReply* reply) {
   return handle(impl_, "UploadKeys", context, [&](std::string& identity) {
     identity = authenticate(impl_, context);
+    // A stalled upload must not hold a slot (or shutdown) forever: it needs a
+    // deadline, which gRPC then enforces by cancelling the stream.
+    if (context->deadline() > std::chrono::system_clock::now() + kMaxUploadTime)
+      refuse(grpc::StatusCode::INVALID_ARGUMENT,
+             "key uploads must set a deadline of at most one hour", Outcome::invalid);
     v1::KeyChunk chunk;
     if (!reader->Read(&chunk) || !chunk.has_key())
       refuse(grpc::StatusCode::INVALID_ARGUMENT, "the first chunk must name the key",
@@ -295,16 +379,13 @@ grpc::Status Calls::Evaluate(grpc::ServerContext* context, const v1::EvaluateReq
     if (request->query().size() > impl_.options.max_query_bytes)
       refuse(grpc::StatusCode::INVALID_ARGUMENT, "query larger than this server takes",
              Outcome::invalid);
+    const secure::Query query = secure::Query::decode(
+        bytes_of(request->query()), *m.server->context(), m.server->plan().queries, "query");
+    if (query.key_id != digest_of(request->key().key_id(), "key_id"))
+      refuse(grpc::StatusCode::INVALID_ARGUMENT, "the query was encrypted under another key",
+             Outcome::invalid);
     // A retry of an answered request gets the stored answer, charged once.
-    if (auto earlier = impl_.store->find_answer(identity, request->request_id())) {
-      if (earlier->model != m.name || earlier->key_id != key)
-        refuse(grpc::StatusCode::INVALID_ARGUMENT,
-               "this request id was used for another query: choose a new one", Outcome::invalid);
-      reply->set_result(earlier->result.data(), earlier->result.size());
-      reply->set_replayed(true);
-      fill_budget(impl_.store->budget(identity, m.name, m.default_budget), reply->mutable_budget());
-      return;
-    }
+    if (replay(impl_, m, identity, key, query, *request, reply)) return;
     const auto owner = impl_.store->key_owner(key);
     if (owner && *owner != identity)
       refuse(grpc::StatusCode::PERMISSION_DENIED, "this key id belongs to another identity",
@@ -312,11 +393,6 @@ grpc::Status Calls::Evaluate(grpc::ServerContext* context, const v1::EvaluateReq
     if (!owner || !impl_.keys->contains(identity, key))
       refuse(grpc::StatusCode::FAILED_PRECONDITION,
              "the server does not hold these evaluation keys: upload them first", Outcome::invalid);
-    const secure::Query query = secure::Query::decode(
-        bytes_of(request->query()), *m.server->context(), m.server->plan().queries, "query");
-    if (query.key_id != digest_of(request->key().key_id(), "key_id"))
-      refuse(grpc::StatusCode::INVALID_ARGUMENT, "the query was encrypted under another key",
-             Outcome::invalid);
     const BudgetStatus before = impl_.store->budget(identity, m.name, m.default_budget);
     if (before.limit > 0 && before.used + query.molecules > before.limit)
       throw BudgetExhausted("query budget exhausted for model '" + m.name +
@@ -366,12 +442,7 @@ grpc::Status Calls::Evaluate(grpc::ServerContext* context, const v1::EvaluateReq
     } catch (const InputError&) {
       // The same request id sent twice at once: the other copy was recorded
       // first, so this one replies with its answer (charged once).
-      auto earlier = impl_.store->find_answer(identity, request->request_id());
-      if (!earlier || earlier->model != m.name || earlier->key_id != key) throw;
-      reply->set_result(earlier->result.data(), earlier->result.size());
-      reply->set_replayed(true);
-      fill_budget(impl_.store->budget(identity, m.name, m.default_budget),
-                  reply->mutable_budget());
+      if (!replay(impl_, m, identity, key, query, *request, reply)) throw;
       return;
     }
     impl_.metrics->molecules(m.name, static_cast<double>(query.molecules));

@@ -187,11 +187,16 @@ RemoteAnswer RemoteClient::evaluate(const RemoteModel& model, const secure::Clie
       a.attempts = attempt;
       return a;
     }
-    if (!transient(status.error_code()) || attempt >= impl_->options.max_attempts)
-      fail(status, "evaluating the query");
-    double wait = backoff;
     const auto& trailers = context.GetServerTrailingMetadata();
-    if (const auto it = trailers.find("encmol-retry-after-ms"); it != trailers.end()) {
+    const auto hint = trailers.find("encmol-retry-after-ms");
+    // RESOURCE_EXHAUSTED without the server's hint is a message over a size
+    // limit: retrying cannot help.
+    const bool retry =
+        transient(status.error_code()) &&
+        (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || hint != trailers.end());
+    if (!retry || attempt >= impl_->options.max_attempts) fail(status, "evaluating the query");
+    double wait = backoff;
+    if (const auto it = hint; it != trailers.end()) {
       try {
         wait = std::stod(std::string(it->second.data(), it->second.size())) / 1000.0;
       } catch (const std::exception&) {

@@ -6,20 +6,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <regex>
 
 #include "encmol/core/error.hpp"
 #include "encmol/core/parallel.hpp"
 #include "encmol/secure/wire.hpp"
 #include "encmol/service/server_impl.hpp"
+#include "encmol/service/store_internal.hpp"
 
 namespace encmol::service {
 namespace {
-
-bool valid_model_name(const std::string& name) {
-  static const std::regex pattern("[A-Za-z0-9._-]{1,128}");
-  return std::regex_match(name, pattern);
-}
 
 // Largest gRPC message either side sends: a query, a result (the same order
 // of size: one ciphertext per plan.queries molecules) or a 4 MiB key chunk.
@@ -27,6 +22,8 @@ int message_cap(const ServerOptions& o) {
   const std::uint64_t cap = std::max<std::uint64_t>(o.max_query_bytes, std::uint64_t{8} << 20);
   return static_cast<int>(std::min<std::uint64_t>(cap + (1u << 20), INT32_MAX));
 }
+
+constexpr auto kShutdownGrace = std::chrono::minutes(10);
 
 }  // namespace
 
@@ -39,7 +36,7 @@ Server::Server(std::vector<NamedModel> models, const ServerOptions& options)
     throw ParameterError("--max-query-bytes must be at least 1 MiB");
   if (options.threads_per_evaluation > 0) core::set_thread_count(options.threads_per_evaluation);
   for (auto& m : models) {
-    if (!valid_model_name(m.name))
+    if (!detail::valid_model_name(m.name))
       throw InputError("model name '" + m.name + "' must be 1-128 characters of [A-Za-z0-9._-]");
     if (s.models.count(m.name) != 0) throw InputError("model name '" + m.name + "' is given twice");
     if (!m.model) throw InputError("model '" + m.name + "' is empty");
@@ -63,7 +60,10 @@ Server::Server(std::vector<NamedModel> models, const ServerOptions& options)
   s.calls = std::make_unique<Calls>(s);
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, server_credentials(options.tls), &s.port);
+  const auto credentials = server_credentials(options.tls);
+  credentials->SetAuthMetadataProcessor(make_auth_gate(s));
+  builder.AddListeningPort(options.listen, credentials, &s.port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
   builder.RegisterService(s.calls.get());
   builder.SetMaxReceiveMessageSize(message_cap(options));
   builder.SetMaxSendMessageSize(message_cap(options));
@@ -91,7 +91,9 @@ void Server::shutdown() {
   if (impl_->stopped || !impl_->grpc_server) return;
   impl_->stopped = true;
   spdlog::info("shutting down: no new calls; finishing the accepted ones");
-  impl_->grpc_server->Shutdown();  // waits for every call in progress
+  // Waits for every call in progress; one still running after the grace
+  // period (a stalled stream) is cancelled.
+  impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   spdlog::info("shut down");
 }
 

@@ -50,6 +50,9 @@ class Calls final : public v1::Encmol::Service {
   Server::Impl& impl_;
 };
 
+/// The check of every call's credentials before its message is read (calls.cpp).
+std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(Server::Impl& impl);
+
 struct Server::Impl {
   ServerOptions options;
   std::map<std::string, ServedModel> models;

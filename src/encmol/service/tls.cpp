@@ -19,9 +19,9 @@ std::string read_pem(const std::filesystem::path& path, const std::string& what)
 }
 
 std::shared_ptr<grpc::ServerCredentials> server_credentials(const ServerTls& tls) {
-  grpc::SslServerCredentialsOptions options(
-      tls.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions options(tls.client_ca.empty()
+                                                ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                                : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   options.pem_key_cert_pairs.push_back(
       {read_pem(tls.private_key, "--tls-key"), read_pem(tls.certificate, "--tls-cert")});
   if (!tls.client_ca.empty()) options.pem_root_certs = read_pem(tls.client_ca, "--client-ca");

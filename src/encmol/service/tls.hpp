@@ -1,7 +1,8 @@
 // TLS material for the service (docs/service.md): PEM files read with a size
 // cap and clear errors, turned into gRPC credentials. There is no plaintext
-// mode: the server always speaks TLS, and with a client CA it requires and
-// verifies client certificates (mutual TLS).
+// mode: the server always speaks TLS, and with a client CA it asks for client
+// certificates and verifies any that is presented (mutual TLS); a client
+// without one must then bring a token.
 #pragma once
 
 #include <grpcpp/security/credentials.h>
