@@ -116,6 +116,8 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
   ASSERT_EQ(again.size(), enc.size());
   for (const auto& [name, value] : again) EXPECT_NEAR(value, plain.at(name), 0.5) << name;
   // The budget is per identity: 10 used, 12 allowed, 5 more refused.
+  EXPECT_EQ(run("admin " + db + " budget set acme qm7 0").code, 1);  // 0 would mean unlimited
+  EXPECT_EQ(run("admin " + db + " budget set acme qm7 -3").code, 1);
   r = run("admin " + db + " budget set acme qm7 12");
   ASSERT_EQ(r.code, 0) << r.err;
   r = run(query_of(server, "acme.token") + " -o " + p("enc3.csv"));

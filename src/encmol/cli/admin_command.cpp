@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "encmol/cli/commands.hpp"
+#include "encmol/core/error.hpp"
 #include "encmol/core/file_io.hpp"
 #include "encmol/service/store.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 struct AdminArgs {
   std::string database = "sqlite:encmol-service.db";
   std::string identity, model, output;
-  std::uint64_t limit = 0;
+  std::string limit;  // a positive count or "unlimited"
 };
 
 void identity_add(const AdminArgs& a) {
@@ -50,9 +51,24 @@ void token_revoke(const AdminArgs& a) {
 }
 
 void budget_set(const AdminArgs& a) {
-  service::open_store(a.database)->set_budget(a.identity, a.model, a.limit);
+  // The store reads 0 as unlimited; an owner typing 0 to cut a client off
+  // would grant the opposite, so 0 is refused and "unlimited" is spelled out.
+  std::uint64_t limit = 0;
+  if (a.limit != "unlimited") {
+    std::size_t used = 0;
+    try {
+      limit = std::stoull(a.limit, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != a.limit.size() || limit == 0 || a.limit.front() == '-')
+      throw InputError("budget '" + a.limit +
+                       "': give a positive number of molecules or 'unlimited' (to stop an "
+                       "identity, set its budget to what it has used, or revoke its tokens)");
+  }
+  service::open_store(a.database)->set_budget(a.identity, a.model, limit);
   std::cout << "budget of " << a.identity << " for model " << a.model << ": "
-            << (a.limit == 0 ? std::string("unlimited") : std::to_string(a.limit) + " molecules")
+            << (limit == 0 ? std::string("unlimited") : std::to_string(limit) + " molecules")
             << "\n";
 }
 
@@ -104,7 +120,7 @@ void add_admin_command(CLI::App& app, GlobalOptions& global) {
   auto* set = budget->add_subcommand("set", "Set an identity's budget for a model");
   set->add_option("name", a->identity, "Identity")->required();
   set->add_option("model", a->model, "Model name as served")->required();
-  set->add_option("molecules", a->limit, "Molecules it may have answered in all (0 = unlimited)")
+  set->add_option("molecules", a->limit, "Molecules it may have answered in all, or 'unlimited'")
       ->required();
   set->callback(with_global(budget_set, a));
   auto* show = budget->add_subcommand("show", "Show budgets and use");
