@@ -118,6 +118,31 @@ class Service : public ::testing::Test {
     return r;
   }
 
+  // A bare gRPC stub (no client class in between), for messages the client
+  // class would never send.
+  std::unique_ptr<service::v1::Encmol::Stub> raw_stub() const {
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
+    return service::v1::Encmol::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::SslCredentials(tls), args));
+  }
+
+  // A well-formed request for one test molecule under the client's key.
+  static service::v1::EvaluateRequest evaluate_request(const service::RemoteModel& m,
+                                                       const secure::Client& client) {
+    service::v1::EvaluateRequest request;
+    request.mutable_key()->set_model(m.name);
+    const auto hash = m.card.plan_hash();
+    request.mutable_key()->set_plan_hash(std::string(hash.begin(), hash.end()));
+    request.mutable_key()->set_key_id(std::string(client.key_id().begin(), client.key_id().end()));
+    request.set_request_id(service::new_request_id());
+    const auto q = client.encrypt({data().test[0]}).encode(*client.context());
+    request.set_query(std::string(q.begin(), q.end()));
+    return request;
+  }
+
   fs::path dir_;
   std::string url_;
   std::unique_ptr<service::Store> admin_;
@@ -179,18 +204,7 @@ TEST_F(Service, UnauthenticatedAndRevokedCallersAreRefused) {
   admin_->revoke_tokens("acme");
   EXPECT_EQ(code_of([&] { ok.health(); }), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
   // No credentials at all: refused by the server, not only by the client class.
-  auto channel = grpc::CreateChannel(remote(token).address, grpc::SslCredentials([&] {
-                                       grpc::SslCredentialsOptions o;
-                                       o.pem_root_certs =
-                                           service::read_pem(certificates() / "ca.pem", "ca");
-                                       return o;
-                                     }()));
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("localhost");
-  grpc::SslCredentialsOptions so;
-  so.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
-  auto stub = service::v1::Encmol::NewStub(
-      grpc::CreateCustomChannel(remote(token).address, grpc::SslCredentials(so), args));
+  auto stub = raw_stub();
   grpc::ClientContext ctx;
   service::v1::ListModelsReply reply;
   EXPECT_EQ(stub->ListModels(&ctx, {}, &reply).error_code(), grpc::StatusCode::UNAUTHENTICATED);
@@ -271,26 +285,14 @@ TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
   const auto keys = client.make_eval_keys().encode(*client.context());
   remote.upload_keys(m, client.key_id(), keys);
 
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("localhost");
-  grpc::SslCredentialsOptions so;
-  so.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
-  auto stub = service::v1::Encmol::NewStub(
-      grpc::CreateCustomChannel(this->remote(token).address, grpc::SslCredentials(so), args));
+  auto stub = raw_stub();
   auto call = [&](service::v1::EvaluateRequest request) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
     service::v1::EvaluateReply reply;
     return stub->Evaluate(&ctx, request, &reply).error_code();
   };
-  service::v1::EvaluateRequest good;
-  good.mutable_key()->set_model("qm7");
-  const auto hash = m.card.plan_hash();
-  good.mutable_key()->set_plan_hash(std::string(hash.begin(), hash.end()));
-  good.mutable_key()->set_key_id(std::string(client.key_id().begin(), client.key_id().end()));
-  good.set_request_id(service::new_request_id());
-  const auto q = client.encrypt({data().test[0]}).encode(*client.context());
-  good.set_query(std::string(q.begin(), q.end()));
+  const service::v1::EvaluateRequest good = evaluate_request(m, client);
 
   auto r = good;
   r.set_query("garbage");
@@ -422,20 +424,8 @@ TEST_F(Service, AFullQueueIsRefusedAtOnceWithARetryHint) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_EQ(server_->running_evaluations(), 1u);
 
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("localhost");
-  grpc::SslCredentialsOptions so;
-  so.pem_root_certs = service::read_pem(certificates() / "ca.pem", "ca");
-  auto stub = service::v1::Encmol::NewStub(
-      grpc::CreateCustomChannel(this->remote(token).address, grpc::SslCredentials(so), args));
-  service::v1::EvaluateRequest request;
-  request.mutable_key()->set_model("qm7");
-  const auto hash = m.card.plan_hash();
-  request.mutable_key()->set_plan_hash(std::string(hash.begin(), hash.end()));
-  request.mutable_key()->set_key_id(std::string(client.key_id().begin(), client.key_id().end()));
-  request.set_request_id(service::new_request_id());
-  const auto q = client.encrypt({data().test[0]}).encode(*client.context());
-  request.set_query(std::string(q.begin(), q.end()));
+  auto stub = raw_stub();
+  const service::v1::EvaluateRequest request = evaluate_request(m, client);
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + token);
   service::v1::EvaluateReply reply;

@@ -83,15 +83,6 @@ grpc::Status handle(Server::Impl& s, const char* method, grpc::ServerContext* co
   } catch (const SecurityError& e) {
     status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, e.what());
     outcome = Outcome::denied;
-  } catch (const InputError& e) {
-    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-    outcome = Outcome::invalid;
-  } catch (const FormatError& e) {
-    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-    outcome = Outcome::invalid;
-  } catch (const ParameterError& e) {
-    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
-    outcome = Outcome::invalid;
   } catch (const IoError& e) {
     // A busy or unreachable database, a full disk: transient, and retrying
     // is safe (a request id is answered and charged once).
@@ -100,6 +91,10 @@ grpc::Status handle(Server::Impl& s, const char* method, grpc::ServerContext* co
     status =
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server's storage is unavailable; retry");
     outcome = Outcome::error;
+  } catch (const Error& e) {
+    // InputError, FormatError, ParameterError: the request was at fault.
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+    outcome = Outcome::invalid;
   } catch (const std::bad_alloc&) {
     status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "the server is out of memory");
     outcome = Outcome::error;
