@@ -12,14 +12,17 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
 #include "cli_test_util.hpp"
 #include "encmol/chem/readers.hpp"
+#include "serve_process.hpp"
 
 namespace fs = std::filesystem;
 using encmol::test::CliRun;
+using encmol::test::ServeProcess;
 
 using encmol::test::first_column_by_name;
 
@@ -48,48 +51,21 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
   EXPECT_EQ(fs::status(p("acme.token")).permissions() & fs::perms::others_read, fs::perms::none);
   EXPECT_EQ(run("admin " + db + " identity add 'bad name'").code, 1);
 
-  // The server in the background; it prints its port. SIGTERM stops it.
-  struct Running {
-    int pid = 0;
-    std::string port;
+  const std::string serve_args = "-m qm7=" + p("m.model") + " --tls-cert " + p("tls/server.pem") +
+                                 " --tls-key " + p("tls/server.key") + " " + db + " --key-cache " +
+                                 p("keys") + " --tolerance 0.5 --threads 2";
+  const auto stop_server = [&](ServeProcess& server) {
+    EXPECT_TRUE(server.stop(SIGTERM)) << "encmol serve did not stop on SIGTERM";
+    EXPECT_NE(server.stderr_text().find("shut down"), std::string::npos);
   };
-  const auto start_server = [&](Running& server) {
-    const std::string serve =
-        std::string(ENCMOL_BINARY_DIR) + "/encmol serve -m qm7=" + p("m.model") +
-        " --listen 127.0.0.1:0 --tls-cert " + p("tls/server.pem") + " --tls-key " +
-        p("tls/server.key") + " " + db + " --key-cache " + p("keys") +
-        " --tolerance 0.5 --threads 2 >" + p("serve.out") + " 2>" + p("serve.err") + " & echo $!";
-    fs::remove(p("serve.out"));
-    FILE* f = popen(serve.c_str(), "r");
-    ASSERT_NE(f, nullptr);
-    ASSERT_EQ(fscanf(f, "%d", &server.pid), 1);
-    pclose(f);
-    server.port.clear();
-    for (int i = 0; i < 600 && server.port.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      std::ifstream in(p("serve.out"));
-      std::string word;
-      while (in >> word)
-        if (word == "port") in >> server.port;
-    }
-    ASSERT_FALSE(server.port.empty()) << encmol::core::read_file_text(p("serve.err"));
-  };
-  const auto stop_server = [&](const Running& server) {
-    ASSERT_EQ(::kill(server.pid, SIGTERM), 0);
-    for (int i = 0; i < 300 && ::kill(server.pid, 0) == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_NE(::kill(server.pid, 0), 0) << "encmol serve did not stop on SIGTERM";
-    EXPECT_NE(encmol::core::read_file_text(p("serve.err")).find("shut down"), std::string::npos);
-  };
-  const auto query_of = [&](const Running& server, const std::string& token_file) {
-    return "query --server 127.0.0.1:" + server.port + " --ca " + p("tls/ca.pem") +
+  const auto query_of = [&](const ServeProcess& server, const std::string& token_file) {
+    return "query --server " + server.address() + " --ca " + p("tls/ca.pem") +
            " --server-name localhost --token-file " + p(token_file) + " --secret-key " +
            p("acme.key") + " " + p("query.xyz");
   };
 
-  Running server;
-  start_server(server);
-  r = run(query_of(server, "acme.token") + " -o " + p("enc.csv"));
+  auto server = std::make_unique<ServeProcess>(serve_args, dir);
+  r = run(query_of(*server, "acme.token") + " -o " + p("enc.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("uploading the evaluation keys"), std::string::npos) << r.err;
   r = run("predict -m " + p("m.model") + " " + p("query.xyz"));
@@ -101,14 +77,14 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
     ASSERT_EQ(plain.count(name), 1u) << name;
     EXPECT_NEAR(value, plain.at(name), 0.5) << name;
   }
-  stop_server(server);
+  stop_server(*server);
 
   // Restarted without its key files (a lost cache): the budget is still
   // there, the server asks for the keys and the client uploads them again.
   for (const auto& entry : fs::recursive_directory_iterator(p("keys")))
     if (entry.is_regular_file()) fs::remove(entry.path());
-  start_server(server);
-  r = run(query_of(server, "acme.token") + " -o " + p("enc2.csv"));
+  server = std::make_unique<ServeProcess>(serve_args, dir);
+  r = run(query_of(*server, "acme.token") + " -o " + p("enc2.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("uploading the evaluation keys"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("10 of 600 used"), std::string::npos) << r.err;
@@ -120,7 +96,7 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
   EXPECT_EQ(run("admin " + db + " budget set acme qm7 -3").code, 1);
   r = run("admin " + db + " budget set acme qm7 12");
   ASSERT_EQ(r.code, 0) << r.err;
-  r = run(query_of(server, "acme.token") + " -o " + p("enc3.csv"));
+  r = run(query_of(*server, "acme.token") + " -o " + p("enc3.csv"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("budget"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(p("enc3.csv")));
@@ -129,9 +105,9 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
   EXPECT_NE(r.out.find(" 10 "), std::string::npos) << r.out;
   // A wrong token is refused.
   std::ofstream(p("bad.token")) << "emt_0000000000000000_" << std::string(64, '0') << "\n";
-  r = run(query_of(server, "bad.token"));
+  r = run(query_of(*server, "bad.token"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("token"), std::string::npos) << r.err;
-  stop_server(server);
+  stop_server(*server);
   fs::remove_all(dir);
 }
