@@ -108,6 +108,21 @@ TEST(ServiceCli, ServeAdminAndQueryOverTls) {
   r = run(query_of(*server, "bad.token"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("token"), std::string::npos) << r.err;
+  // A disabled identity is refused at once, with its state kept.
+  r = run("admin " + db + " identity disable acme");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("admin " + db + " identity list");
+  EXPECT_NE(r.out.find("disabled"), std::string::npos) << r.out;
+  r = run("admin " + db + " budget set acme qm7 100");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run(query_of(*server, "acme.token"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("disabled"), std::string::npos) << r.err;
+  EXPECT_EQ(run("admin " + db + " identity disable nobody").code, 1);
+  r = run("admin " + db + " identity enable acme");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run(query_of(*server, "acme.token") + " -o " + p("enc4.csv"));
+  EXPECT_EQ(r.code, 0) << r.err;
   stop_server(*server);
   fs::remove_all(dir);
 }

@@ -189,7 +189,7 @@ TEST_F(Service, EncryptedPredictionsMatchThePlainModelAndAreCharged) {
       << server_->metrics_text();
 }
 
-TEST_F(Service, UnauthenticatedAndRevokedCallersAreRefused) {
+TEST_F(Service, UnauthenticatedRevokedAndDisabledCallersAreRefused) {
   start();
   EXPECT_EQ(
       code_of([&] {
@@ -200,6 +200,12 @@ TEST_F(Service, UnauthenticatedAndRevokedCallersAreRefused) {
             static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
   const std::string token = admin_->issue_token("acme");
   service::RemoteClient ok(remote(token));
+  EXPECT_NO_THROW(ok.health());
+  // A disabled identity's token is refused on the next call; enabling it
+  // again restores the same token.
+  admin_->set_identity_disabled("acme", true);
+  EXPECT_EQ(code_of([&] { ok.health(); }), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  admin_->set_identity_disabled("acme", false);
   EXPECT_NO_THROW(ok.health());
   admin_->revoke_tokens("acme");
   EXPECT_EQ(code_of([&] { ok.health(); }), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
@@ -388,6 +394,15 @@ TEST_F(Service, MutualTlsIdentifiesClientsByTheirCertificate) {
         service::RemoteClient(remote("emt_0011223344556677_" + std::string(64, 'b'))).health();
       }),
       static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  // A disabled identity's certificate is refused on the next call, even on a
+  // connection that worked; enabled again, it works again.
+  admin_->set_identity_disabled("acme", true);
+  EXPECT_EQ(code_of([&] { acme.health(); }), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_EQ(code_of([&] { acme.evaluate(m, client, client.encrypt({data().test[0]})); }),
+            static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 1u);
+  admin_->set_identity_disabled("acme", false);
+  EXPECT_EQ(acme.evaluate(m, client, client.encrypt({data().test[0]})).budget.used, 2u);
 }
 
 TEST_F(Service, ShutdownFinishesTheAcceptedQuery) {

@@ -2,6 +2,7 @@
 // (docs/service.md). Works on the same database `encmol serve --db` uses,
 // also while the service runs.
 //   encmol admin --db URL identity add NAME | identity list
+//   encmol admin --db URL identity disable NAME | identity enable NAME
 //   encmol admin --db URL token issue NAME [-o FILE] | token revoke NAME
 //   encmol admin --db URL budget set NAME MODEL MOLECULES | budget show [NAME]
 #include <spdlog/spdlog.h>
@@ -30,8 +31,21 @@ void identity_add(const AdminArgs& a) {
 
 void identity_list(const AdminArgs& a) {
   const auto all = service::open_store(a.database)->identities();
-  std::cout << fmt::format("{:<32} {:>8}\n", "identity", "tokens");
-  for (const auto& i : all) std::cout << fmt::format("{:<32} {:>8}\n", i.name, i.active_tokens);
+  std::cout << fmt::format("{:<32} {:>8}  {}\n", "identity", "tokens", "status");
+  for (const auto& i : all)
+    std::cout << fmt::format("{:<32} {:>8}  {}\n", i.name, i.active_tokens,
+                             i.disabled ? "disabled" : "enabled");
+}
+
+void identity_disable(const AdminArgs& a) {
+  service::open_store(a.database)->set_identity_disabled(a.identity, true);
+  std::cout << "disabled identity " << a.identity
+            << ": its calls are refused from now on (tokens, keys and budgets kept)\n";
+}
+
+void identity_enable(const AdminArgs& a) {
+  service::open_store(a.database)->set_identity_disabled(a.identity, false);
+  std::cout << "enabled identity " << a.identity << "\n";
 }
 
 void token_issue(const AdminArgs& a) {
@@ -97,13 +111,20 @@ void add_admin_command(CLI::App& app, GlobalOptions& global) {
     };
   };
 
-  auto* identity = cmd->add_subcommand("identity", "Add or list identities");
+  auto* identity = cmd->add_subcommand("identity", "Add, list, disable or enable identities");
   identity->require_subcommand(1);
   auto* add = identity->add_subcommand("add", "Register a client identity");
   add->add_option("name", a->identity, "[A-Za-z0-9._@-]{1,64}; a client certificate's CN")
       ->required();
   add->callback(with_global(identity_add, a));
   identity->add_subcommand("list", "List identities")->callback(with_global(identity_list, a));
+  auto* disable = identity->add_subcommand(
+      "disable", "Refuse every call of an identity (token or certificate), keeping its state");
+  disable->add_option("name", a->identity, "Identity")->required();
+  disable->callback(with_global(identity_disable, a));
+  auto* enable = identity->add_subcommand("enable", "Accept a disabled identity's calls again");
+  enable->add_option("name", a->identity, "Identity")->required();
+  enable->callback(with_global(identity_enable, a));
 
   auto* token = cmd->add_subcommand("token", "Issue or revoke bearer tokens");
   token->require_subcommand(1);

@@ -127,10 +127,10 @@ std::string identify(Server::Impl& s,
     const auto names = auth->FindPropertyValues("x509_common_name");
     if (!names.empty()) {
       from_certificate.assign(names.front().data(), names.front().size());
-      if (!valid_identity_name(from_certificate) || !s.store->has_identity(from_certificate))
+      if (!s.store->identity_enabled(from_certificate))
         refuse(grpc::StatusCode::UNAUTHENTICATED,
-               "the client certificate's common name is not a registered identity (encmol admin "
-               "identity add)",
+               "the client certificate's common name is not a registered, enabled identity "
+               "(encmol admin identity add / enable)",
                Outcome::unauthenticated);
     }
   }
@@ -143,8 +143,8 @@ std::string identify(Server::Impl& s,
              Outcome::unauthenticated);
     const auto who = s.store->authenticate(std::string(value.substr(bearer.size())));
     if (!who)
-      refuse(grpc::StatusCode::UNAUTHENTICATED, "unknown or revoked token",
-             Outcome::unauthenticated);
+      refuse(grpc::StatusCode::UNAUTHENTICATED,
+             "unknown or revoked token, or its identity is disabled", Outcome::unauthenticated);
     from_token = *who;
   }
   if (!from_certificate.empty() && !from_token.empty() && from_certificate != from_token)

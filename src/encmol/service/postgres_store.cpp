@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <type_traits>
 #include <utility>
@@ -56,6 +57,14 @@ CREATE TABLE encmol_answers (
   PRIMARY KEY (identity, request_id));
 CREATE INDEX encmol_answers_created ON encmol_answers (created_unix);
 )sql";
+
+// Schema migrations, one per version after the first, applied in order to a
+// new database too (so every database reaches the same schema one way).
+constexpr const char* kMigrations[] = {
+    // 1 -> 2: identities can be disabled.
+    "ALTER TABLE encmol_identities ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE",
+};
+static_assert(std::size(kMigrations) + 1 == detail::kSchemaVersion);
 
 // The charge itself: one conditional UPDATE. The row lock it takes and
 // PostgreSQL's re-check of the WHERE clause on the newest row version make it
@@ -208,16 +217,35 @@ class PostgresStore final : public Store {
     return run([&] { return exists(name); });
   }
 
+  bool identity_enabled(const std::string& name) override {
+    if (!valid_identity_name(name)) return false;
+    return run([&] {
+      return exec("SELECT 1 FROM encmol_identities WHERE name = $1 AND NOT disabled", {text(name)})
+                 .rows() > 0;
+    });
+  }
+
+  void set_identity_disabled(const std::string& name, bool disabled) override {
+    detail::check_identity(name);
+    run([&] {
+      if (exec(disabled ? "UPDATE encmol_identities SET disabled = TRUE WHERE name = $1"
+                        : "UPDATE encmol_identities SET disabled = FALSE WHERE name = $1",
+               {text(name)})
+              .affected() == 0)
+        detail::throw_unknown_identity(name);
+    });
+  }
+
   std::vector<IdentityInfo> identities() override {
     return run([&] {
       const Result r = exec(
           "SELECT i.name, i.created_unix, (SELECT count(*) FROM encmol_tokens t "
-          "WHERE t.identity = i.name AND NOT t.revoked) FROM encmol_identities i "
+          "WHERE t.identity = i.name AND NOT t.revoked), i.disabled FROM encmol_identities i "
           "ORDER BY i.name COLLATE \"C\"",
           {});
       std::vector<IdentityInfo> out;
       for (int i = 0; i < r.rows(); ++i)
-        out.push_back({r.text(i, 0), r.count(i, 2), r.integer(i, 1)});
+        out.push_back({r.text(i, 0), r.count(i, 2), r.integer(i, 1), r.boolean(i, 3)});
       return out;
     });
   }
@@ -255,9 +283,10 @@ class PostgresStore final : public Store {
     const auto parsed = token::parse(token_text);
     if (!parsed) return std::nullopt;
     return run([&]() -> std::optional<std::string> {
-      const Result r =
-          exec("SELECT identity, salt, hash FROM encmol_tokens WHERE id = $1 AND NOT revoked",
-               {text(parsed->id)});
+      const Result r = exec(
+          "SELECT t.identity, t.salt, t.hash FROM encmol_tokens t JOIN encmol_identities i "
+          "ON i.name = t.identity WHERE t.id = $1 AND NOT t.revoked AND NOT i.disabled",
+          {text(parsed->id)});
       if (r.rows() == 0 || !token::matches(*parsed, r.bytes(0, 1), r.bytes(0, 2)))
         return std::nullopt;
       return r.text(0, 0);
@@ -491,11 +520,17 @@ class PostgresStore final : public Store {
       exec("SELECT pg_advisory_xact_lock($1)", {int8(kSchemaLock)});
       exec_script("CREATE TABLE IF NOT EXISTS encmol_schema (version INTEGER NOT NULL)");
       const Result version = exec("SELECT max(version) FROM encmol_schema", {});
+      std::int64_t current = 1;
       if (version.null(0, 0)) {
         exec_script(kSchema);
-        exec("INSERT INTO encmol_schema (version) VALUES ($1)", {int8(detail::kSchemaVersion)});
-      } else if (version.integer(0, 0) > detail::kSchemaVersion) {
-        detail::throw_newer_schema(name_, version.integer(0, 0));
+        exec_script("INSERT INTO encmol_schema (version) VALUES (1)");
+      } else {
+        current = version.integer(0, 0);
+        if (current > detail::kSchemaVersion) detail::throw_newer_schema(name_, current);
+      }
+      if (current < detail::kSchemaVersion) {
+        for (auto v = current; v < detail::kSchemaVersion; ++v) exec_script(kMigrations[v - 1]);
+        exec("UPDATE encmol_schema SET version = $1", {int8(detail::kSchemaVersion)});
       }
       t.commit();
     });

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 
 #include "encmol/service/store_internal.hpp"
@@ -54,6 +55,14 @@ CREATE TABLE encmol_answers (
   PRIMARY KEY (identity, request_id));
 CREATE INDEX encmol_answers_created ON encmol_answers (created_unix);
 )sql";
+
+// Schema migrations, one per version after the first, applied in order to a
+// new database too (so every database reaches the same schema one way).
+constexpr const char* kMigrations[] = {
+    // 1 -> 2: identities can be disabled.
+    "ALTER TABLE encmol_identities ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+};
+static_assert(std::size(kMigrations) + 1 == detail::kSchemaVersion);
 
 // One connection and the name errors use; every call runs under the store's mutex.
 class Connection {
@@ -222,11 +231,15 @@ class SqliteStore final : public Store {
     }
     if (!version) {
       c_.exec(kSchema, "cannot create the schema");
-      Statement(c_, "INSERT INTO encmol_schema (version) VALUES (?)")
-          .bind(detail::kSchemaVersion)
-          .step();
+      Statement(c_, "INSERT INTO encmol_schema (version) VALUES (1)").step();
+      version = 1;
     } else if (*version > detail::kSchemaVersion) {
       detail::throw_newer_schema(path.string(), *version);
+    }
+    if (*version < detail::kSchemaVersion) {
+      for (auto v = *version; v < detail::kSchemaVersion; ++v)
+        c_.exec(kMigrations[v - 1], "cannot migrate the schema");
+      Statement(c_, "UPDATE encmol_schema SET version = ?").bind(detail::kSchemaVersion).step();
     }
     t.commit();
   }
@@ -247,14 +260,32 @@ class SqliteStore final : public Store {
     return exists(name);
   }
 
+  bool identity_enabled(const std::string& name) override {
+    if (!valid_identity_name(name)) return false;
+    std::lock_guard lock(mutex_);
+    Statement s(c_, "SELECT 1 FROM encmol_identities WHERE name = ? AND disabled = 0");
+    s.bind(name);
+    return s.step();
+  }
+
+  void set_identity_disabled(const std::string& name, bool disabled) override {
+    detail::check_identity(name);
+    std::lock_guard lock(mutex_);
+    Statement(c_, "UPDATE encmol_identities SET disabled = ? WHERE name = ?")
+        .bind(std::int64_t{disabled ? 1 : 0})
+        .bind(name)
+        .step();
+    if (c_.changes() == 0) detail::throw_unknown_identity(name);
+  }
+
   std::vector<IdentityInfo> identities() override {
     std::lock_guard lock(mutex_);
     Statement s(c_,
                 "SELECT i.name, i.created_unix, (SELECT count(*) FROM encmol_tokens t "
-                "WHERE t.identity = i.name AND t.revoked = 0) FROM encmol_identities i "
+                "WHERE t.identity = i.name AND t.revoked = 0), i.disabled FROM encmol_identities i "
                 "ORDER BY i.name");
     std::vector<IdentityInfo> out;
-    while (s.step()) out.push_back({s.text(0), s.count(2), s.integer(1)});
+    while (s.step()) out.push_back({s.text(0), s.count(2), s.integer(1), s.integer(3) != 0});
     return out;
   }
 
@@ -301,7 +332,9 @@ class SqliteStore final : public Store {
     const auto parsed = token::parse(text);
     if (!parsed) return std::nullopt;
     std::lock_guard lock(mutex_);
-    Statement s(c_, "SELECT identity, salt, hash FROM encmol_tokens WHERE id = ? AND revoked = 0");
+    Statement s(c_,
+                "SELECT t.identity, t.salt, t.hash FROM encmol_tokens t JOIN encmol_identities i "
+                "ON i.name = t.identity WHERE t.id = ? AND t.revoked = 0 AND i.disabled = 0");
     s.bind(parsed->id);
     if (!s.step() || !token::matches(*parsed, s.blob(1), s.blob(2))) return std::nullopt;
     return s.text(0);

@@ -48,6 +48,7 @@ struct IdentityInfo {
   std::string name;
   std::uint64_t active_tokens = 0;
   std::int64_t created_unix = 0;
+  bool disabled = false;
 };
 
 /// What record_answer stores: the reply, so that a retried request gets it
@@ -70,6 +71,14 @@ class Store {
   /// one that exists already.
   virtual void add_identity(const std::string& name) = 0;
   virtual bool has_identity(const std::string& name) = 0;
+  /// True when the identity exists and is not disabled: what a client
+  /// certificate's common name must be.
+  virtual bool identity_enabled(const std::string& name) = 0;
+  /// Disables (or enables again) an identity: while disabled, its tokens and
+  /// certificate are refused on the next call, and on every replica; its
+  /// tokens, keys, budgets and stored answers are kept. InputError when
+  /// unknown.
+  virtual void set_identity_disabled(const std::string& name, bool disabled) = 0;
   virtual std::vector<IdentityInfo> identities() = 0;
 
   // ----------------------------------------------------------------- tokens
@@ -81,7 +90,8 @@ class Store {
   /// Revokes every token of the identity; returns how many.
   virtual std::uint64_t revoke_tokens(const std::string& identity) = 0;
   /// The identity a token belongs to; nullopt for an unknown, revoked or
-  /// malformed token (never throws for a bad token).
+  /// malformed token, or one of a disabled identity (never throws for a bad
+  /// token).
   virtual std::optional<std::string> authenticate(const std::string& token) = 0;
 
   // ------------------------------------------------------------------- keys

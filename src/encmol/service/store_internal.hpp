@@ -11,8 +11,9 @@
 namespace encmol::service::detail {
 
 /// Version of the schema both backends create; a database of a later version
-/// is refused (FormatError), an older one would be migrated here.
-inline constexpr std::int64_t kSchemaVersion = 1;
+/// is refused (FormatError), an older one is migrated when opened. Version 2
+/// added identities' `disabled` flag.
+inline constexpr std::int64_t kSchemaVersion = 2;
 
 /// Counts (limits, molecules) are stored as signed 64-bit integers; this cap
 /// keeps used + molecules far from overflow in either database.
