@@ -179,6 +179,54 @@ TEST_F(KeyCacheTest, DiskEvictsLeastRecentlyUsedAndGetRefreshes) {
   EXPECT_EQ(tag_of(cache.get("carol", a, decoder_.fn())), 6);
 }
 
+// An identity past its quota loses its own oldest keys, never another's,
+// even when the other's keys are older; a lowered quota applies at the scan.
+TEST_F(KeyCacheTest, AnIdentityPastItsQuotaEvictsOnlyItsOwnKeys) {
+  const std::string a = key_id('a'), b = key_id('b'), c = key_id('c'), d = key_id('d'),
+                    e = key_id('e');
+  {
+    KeyCacheOptions o = options(10 * kEnvelopeBytes, 0);
+    o.max_identity_disk_bytes = 2 * kEnvelopeBytes;
+    KeyCache cache(o);
+    EXPECT_EQ(cache.max_entry_bytes(), 2 * kEnvelopeBytes);
+    cache.put("bob", e, envelope(9));  // the oldest file of all
+    cache.put("alice", a, envelope(1));
+    cache.put("alice", b, envelope(2));
+    EXPECT_EQ(tag_of(cache.get("alice", a, decoder_.fn())), 1);  // b is now alice's oldest
+    cache.put("alice", c, envelope(3));
+    EXPECT_FALSE(cache.contains("alice", b));
+    EXPECT_TRUE(cache.contains("alice", a));
+    EXPECT_TRUE(cache.contains("bob", e));
+    cache.put("alice", d, envelope(4));
+    cache.put("alice", b, envelope(2));
+    EXPECT_TRUE(cache.contains("bob", e));
+    EXPECT_TRUE(cache.contains("alice", d));
+    EXPECT_TRUE(cache.contains("alice", b));
+    auto s = cache.stats();
+    EXPECT_EQ(s.files, 3u);
+    EXPECT_EQ(s.evictions, 3u);
+    // Replacing a key with a larger one counts the new size once.
+    cache.put("alice", b, envelope(5, 2 * kEnvelopeBytes));
+    EXPECT_FALSE(cache.contains("alice", d));
+    EXPECT_EQ(tag_of(cache.get("alice", b, decoder_.fn())), 5);
+    EXPECT_EQ(cache.stats().disk_bytes, 3 * kEnvelopeBytes);
+    // One envelope larger than the quota is refused, whatever the cap.
+    EXPECT_THROW(cache.put("bob", a, envelope(6, 2 * kEnvelopeBytes + 1)), ParameterError);
+    EXPECT_TRUE(cache.contains("bob", e));
+    cache.erase("alice", b);
+    cache.put("alice", a, envelope(7));
+    cache.put("alice", c, envelope(8));
+    EXPECT_EQ(cache.stats().files, 3u);
+  }
+  KeyCacheOptions o = options(10 * kEnvelopeBytes, 0);
+  o.max_identity_disk_bytes = kEnvelopeBytes;
+  KeyCache smaller(o);  // alice keeps only her newest key
+  EXPECT_TRUE(smaller.contains("alice", c));
+  EXPECT_FALSE(smaller.contains("alice", a));
+  EXPECT_TRUE(smaller.contains("bob", e));
+  EXPECT_EQ(smaller.stats().evictions, 1u);
+}
+
 TEST_F(KeyCacheTest, MemoryEvictsLeastRecentlyUsedAndGetRefreshes) {
   KeyCache cache(options(1 << 20, 2 * kEnvelopeBytes));
   const std::string a = key_id('a'), b = key_id('b'), c = key_id('c');

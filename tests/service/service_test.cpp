@@ -93,6 +93,7 @@ class Service : public ::testing::Test {
     if (mutual) o.tls.client_ca = certificates() / "ca.pem";
     o.database = url_;
     o.key_cache.directory = dir_ / "keys";
+    if (key_quota_ > 0) o.key_cache.max_identity_disk_bytes = key_quota_;
     o.workers = workers;
     o.queue = queue;
     o.plan.tolerance = 0.5;
@@ -144,6 +145,7 @@ class Service : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::uint64_t key_quota_ = 0;  // per-identity key cache quota; 0: the default
   std::string url_;
   std::unique_ptr<service::Store> admin_;
   std::unique_ptr<service::Server> server_;
@@ -373,6 +375,24 @@ TEST_F(Service, HostileMessagesAreRefusedAndChargeNothing) {
     EXPECT_NE(status.error_message().find("deadline"), std::string::npos);
   }
   EXPECT_NO_THROW(remote.health());
+}
+
+// Keys larger than one identity's share of the key cache are refused when
+// the upload is announced, before the server reads them.
+TEST_F(Service, KeysLargerThanTheIdentityQuotaAreRefusedUpFront) {
+  key_quota_ = std::uint64_t{1} << 20;
+  start();
+  service::RemoteClient remote(this->remote(admin_->issue_token("acme")));
+  const auto m = remote.model("");
+  const secure::Client client(m.card);
+  try {
+    remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+    FAIL() << "keys larger than the quota were taken";
+  } catch (const service::ServiceError& e) {
+    EXPECT_EQ(e.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_NE(std::string(e.what()).find("1 to 1048576"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(remote.has_keys(m, client.key_id()));
 }
 
 TEST_F(Service, MutualTlsIdentifiesClientsByTheirCertificate) {

@@ -20,7 +20,7 @@ struct ServeArgs {
   std::vector<std::string> models;
   service::ServerOptions options;
   std::string key_cache = "encmol-key-cache";
-  double key_cache_gib = 16, key_memory_gib = 4;
+  double key_cache_gib = 16, key_identity_gib = 4, key_memory_gib = 4;
   double relative_tolerance = 1e-4, tolerance = 0;
   std::uint32_t max_batch = 0;
   int min_flood_bits = secure::PlanOptions{}.min_flood_bits;
@@ -58,6 +58,8 @@ void run_serve(ServeArgs a, const GlobalOptions& global) {
   a.options.plan.min_flood_bits = a.min_flood_bits;
   a.options.key_cache.directory = a.key_cache;
   a.options.key_cache.max_disk_bytes = bytes_of_gib(a.key_cache_gib, "--key-cache-gib");
+  a.options.key_cache.max_identity_disk_bytes =
+      bytes_of_gib(a.key_identity_gib, "--key-cache-identity-gib");
   a.options.key_cache.max_memory_bytes = bytes_of_gib(a.key_memory_gib, "--key-memory-gib");
   a.options.max_query_bytes = bytes_of_gib(a.max_query_mib / 1024, "--max-query-mib");
   a.options.max_key_bytes = bytes_of_gib(a.max_key_gib, "--max-key-gib");
@@ -97,6 +99,9 @@ void add_serve_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--key-cache", a->key_cache, "Directory of uploaded evaluation keys")
       ->capture_default_str();
   cmd->add_option("--key-cache-gib", a->key_cache_gib, "Disk cap of the key cache")
+      ->capture_default_str();
+  cmd->add_option("--key-cache-identity-gib", a->key_identity_gib,
+                  "Disk quota of one identity's keys in the cache (its own oldest go first)")
       ->capture_default_str();
   cmd->add_option("--key-memory-gib", a->key_memory_gib, "Decoded keys kept in memory")
       ->capture_default_str();

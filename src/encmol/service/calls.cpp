@@ -311,10 +311,11 @@ grpc::Status Calls::UploadKeys(grpc::ServerContext* context,
     const std::string key = hex_of(chunk.key().key_id());
     const core::Digest key_id = digest_of(chunk.key().key_id(), "key_id");
     const std::uint64_t total = chunk.total_bytes();
-    if (total == 0 || total > impl_.options.max_key_bytes)
+    const std::uint64_t most = std::min(impl_.options.max_key_bytes, impl_.keys->max_entry_bytes());
+    if (total == 0 || total > most)
       refuse(grpc::StatusCode::INVALID_ARGUMENT,
              "evaluation keys of " + std::to_string(total) + " bytes: this server takes 1 to " +
-                 std::to_string(impl_.options.max_key_bytes),
+                 std::to_string(most),
              Outcome::invalid);
     if (const auto owner = impl_.store->key_owner(key); owner && *owner != identity)
       refuse(grpc::StatusCode::PERMISSION_DENIED, "this key id belongs to another identity",

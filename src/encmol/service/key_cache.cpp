@@ -10,6 +10,7 @@
 #include <cstring>
 #include <future>
 #include <system_error>
+#include <vector>
 
 #include "encmol/core/error.hpp"
 #include "encmol/core/file_io.hpp"
@@ -42,6 +43,8 @@ std::string entry_key(const std::string& identity, const std::string& key_id) {
     throw InputError("key cache: invalid key id (expected 64 lower-case hex digits)");
   return identity + "/" + key_id;
 }
+
+std::string identity_of(const std::string& entry) { return entry.substr(0, entry.find('/')); }
 
 std::uint64_t now_ns() {
   const auto t = std::chrono::system_clock::now().time_since_epoch();
@@ -128,10 +131,15 @@ void KeyCache::scan() {
       entry.generation = ++next_generation_;
       last_stamp_ = std::max(last_stamp_, entry.stamp);
       disk_bytes_ += entry.bytes;
+      identity_bytes_[identity] += entry.bytes;
       disk_.emplace(identity + "/" + name.substr(0, 64), entry);
     }
   }
-  evict_disk_locked({});  // the cap may have been lowered since the last run
+  // The cap or the quota may have been lowered since the last run.
+  std::vector<std::string> identities;
+  for (const auto& [identity, bytes] : identity_bytes_) identities.push_back(identity);
+  for (const auto& identity : identities) evict_identity_locked(identity, {});
+  evict_disk_locked({});
 }
 
 // Strictly increasing, so uses within one clock tick keep their order on disk.
@@ -152,21 +160,41 @@ void KeyCache::remove_locked(const std::string& key) {
   fs::remove(options_.directory / (key + std::string(kSuffix)), ec);
   if (ec) spdlog::warn("key cache: cannot remove the keys of {} ({})", key, ec.message());
   disk_bytes_ -= it->second.bytes;
+  const auto owner = identity_bytes_.find(identity_of(key));
+  if (owner != identity_bytes_.end() && (owner->second -= it->second.bytes) == 0)
+    identity_bytes_.erase(owner);
   disk_.erase(it);
   drop_memory_locked(key);
 }
 
+// Removes the least recently used file whose entry starts with `prefix`
+// ("" for any, "identity/" for one identity's), other than `keep`; false when
+// there is none.
+bool KeyCache::evict_oldest_locked(const std::string& prefix, const std::string& keep) {
+  auto victim = disk_.end();
+  for (auto it = disk_.lower_bound(prefix); it != disk_.end() && it->first.starts_with(prefix);
+       ++it) {
+    if (it->first != keep && (victim == disk_.end() || it->second.stamp < victim->second.stamp))
+      victim = it;
+  }
+  if (victim == disk_.end()) return false;
+  const std::string key = victim->first;
+  remove_locked(key);
+  ++stats_.evictions;
+  return true;
+}
+
 void KeyCache::evict_disk_locked(const std::string& keep) {
-  while (disk_bytes_ > options_.max_disk_bytes) {
-    auto victim = disk_.end();
-    for (auto it = disk_.begin(); it != disk_.end(); ++it) {
-      if (it->first != keep && (victim == disk_.end() || it->second.stamp < victim->second.stamp))
-        victim = it;
-    }
-    if (victim == disk_.end()) break;
-    const std::string key = victim->first;
-    remove_locked(key);
-    ++stats_.evictions;
+  while (disk_bytes_ > options_.max_disk_bytes && evict_oldest_locked({}, keep)) {
+  }
+}
+
+void KeyCache::evict_identity_locked(const std::string& identity, const std::string& keep) {
+  const auto over = [&] {
+    const auto owned = identity_bytes_.find(identity);
+    return owned != identity_bytes_.end() && owned->second > options_.max_identity_disk_bytes;
+  };
+  while (over() && evict_oldest_locked(identity + "/", keep)) {
   }
 }
 
@@ -194,10 +222,10 @@ void KeyCache::put(const std::string& identity, const std::string& key_id,
                    std::span<const std::uint8_t> envelope) {
   const std::string key = entry_key(identity, key_id);
   const std::uint64_t bytes = envelope.size();
-  if (bytes > options_.max_disk_bytes)
+  if (bytes > max_entry_bytes())
     throw ParameterError("key cache: evaluation keys of " + std::to_string(bytes) +
-                         " bytes are larger than the cache (" +
-                         std::to_string(options_.max_disk_bytes) + " bytes)");
+                         " bytes are larger than the cache holds for one identity (" +
+                         std::to_string(max_entry_bytes()) + " bytes)");
   std::lock_guard write_lock(write_mutex_);
   const fs::path dir = options_.directory / identity;
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
@@ -207,11 +235,18 @@ void KeyCache::put(const std::string& identity, const std::string& key_id,
   std::lock_guard lock(mutex_);
   DiskEntry& entry = disk_[key];
   disk_bytes_ = disk_bytes_ - entry.bytes + bytes;
+  std::uint64_t& owned = identity_bytes_[identity];
+  owned = owned - entry.bytes + bytes;
   entry.bytes = bytes;
   entry.generation = ++next_generation_;
   touch_locked(key, entry);
   drop_memory_locked(key);  // the next get decodes the new keys
+  evict_identity_locked(identity, key);
   evict_disk_locked(key);
+}
+
+std::uint64_t KeyCache::max_entry_bytes() const {
+  return std::min(options_.max_disk_bytes, options_.max_identity_disk_bytes);
 }
 
 bool KeyCache::contains(const std::string& identity, const std::string& key_id) const {

@@ -26,6 +26,10 @@ struct KeyCacheOptions {
   std::filesystem::path directory;                          // created when missing
   std::uint64_t max_disk_bytes = std::uint64_t{16} << 30;   // all files together
   std::uint64_t max_memory_bytes = std::uint64_t{4} << 30;  // decoded keys (estimated by file size)
+  // The files of one identity together: past it, that identity's own least
+  // recently used keys go first, so no identity can push the others' keys
+  // out of the cache by uploading many.
+  std::uint64_t max_identity_disk_bytes = std::uint64_t{4} << 30;
 };
 
 struct KeyCacheStats {
@@ -50,11 +54,16 @@ class KeyCache {
   explicit KeyCache(KeyCacheOptions options);
 
   /// Stores the envelope of (identity, key id) atomically, replacing an
-  /// earlier one, then evicts the least recently used other files until the
-  /// total fits. ParameterError when the file alone is larger than the cap.
+  /// earlier one, then evicts the identity's least recently used other files
+  /// until its own total fits its quota, then anyone's until the total fits
+  /// the cap. ParameterError when the file alone is larger than
+  /// max_entry_bytes().
   /// The caller has validated the envelope (it decodes for the model).
   void put(const std::string& identity, const std::string& key_id,
            std::span<const std::uint8_t> envelope);
+  /// The largest envelope put() accepts: the smaller of the cap and the
+  /// per-identity quota.
+  std::uint64_t max_entry_bytes() const;
   /// True when (identity, key id) is on disk.
   bool contains(const std::string& identity, const std::string& key_id) const;
   /// The decoded keys: from memory, else read from disk (checksum verified by
@@ -89,7 +98,9 @@ class KeyCache {
   std::uint64_t next_stamp_locked();
   void touch_locked(const std::string& key, DiskEntry& entry);
   void remove_locked(const std::string& key);
+  bool evict_oldest_locked(const std::string& prefix, const std::string& keep);
   void evict_disk_locked(const std::string& keep);
+  void evict_identity_locked(const std::string& identity, const std::string& keep);
   void drop_memory_locked(const std::string& key);
   void insert_memory_locked(const std::string& key, std::shared_ptr<const secure::EvalKeys> keys,
                             std::uint64_t bytes);
@@ -108,6 +119,7 @@ class KeyCache {
   // Disk tier, by "identity/key_id"; the LRU victim is the smallest stamp.
   std::map<std::string, DiskEntry> disk_;
   std::uint64_t disk_bytes_ = 0;
+  std::map<std::string, std::uint64_t> identity_bytes_;  // disk bytes by identity (no zeros)
   // Memory tier: LRU list of keys, most recent at the front.
   std::list<std::string> memory_order_;
   std::map<std::string, MemoryEntry> memory_;
