@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "encmol/core/error.hpp"
 
@@ -40,3 +42,36 @@ TEST(Admission, AWaiterWhoseDeadlinePassesLeavesTheQueue) {
 }
 
 TEST(Admission, NeedsAWorker) { EXPECT_THROW(Admission(0, 1), encmol::ParameterError); }
+
+// First come, first served: waiters get the freed slots in arrival order,
+// also when one in the middle gives up.
+TEST(Admission, WaitersAreAdmittedInArrivalOrder) {
+  constexpr int kWaiters = 8;
+  Admission a(1, kWaiters);
+  ASSERT_EQ(a.acquire({}), Admission::Entry::admitted);
+  std::mutex mutex;
+  std::vector<int> order;
+  std::atomic<bool> third_gone{false};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back([&, i] {
+      const auto entry = a.acquire([&] { return i == 2 && third_gone.load(); });
+      if (entry != Admission::Entry::admitted) return;
+      {
+        std::lock_guard lock(mutex);
+        order.push_back(i);
+      }
+      // Hold the slot past a poll interval, so the others' polls fire while it is busy.
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      a.release();
+    });
+    while (a.waiting() != static_cast<unsigned>(i + 1)) std::this_thread::yield();
+  }
+  third_gone = true;
+  while (a.waiting() != kWaiters - 1) std::this_thread::yield();
+  a.release();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(a.running(), 0u);
+  EXPECT_EQ(a.waiting(), 0u);
+}

@@ -12,26 +12,29 @@ Admission::Admission(unsigned workers, unsigned queue) : workers_(workers), queu
 
 Admission::Entry Admission::acquire(const std::function<bool()>& cancelled) {
   std::unique_lock lock(mutex_);
-  // Nobody overtakes a queued caller: a free slot goes to the queue first.
-  if (running_ < workers_ && waiting_ == 0) {
+  if (running_ < workers_ && line_.empty()) {
     ++running_;
     return Entry::admitted;
   }
-  if (waiting_ >= queue_) return Entry::overloaded;
-  ++waiting_;
+  if (line_.size() >= queue_) return Entry::overloaded;
+  // First come, first served: only the caller at the front of the line takes
+  // a free slot, so nobody waits behind later arrivals.
+  const auto place = line_.insert(line_.end(), 0);
   for (;;) {
-    // Poll so a caller whose deadline passes leaves the queue without a wake-up.
-    freed_.wait_for(lock, std::chrono::milliseconds(50));
-    if (running_ < workers_) {
-      --waiting_;
+    if (line_.begin() == place && running_ < workers_) {
+      line_.erase(place);
       ++running_;
+      freed_.notify_all();  // the next in line may take another free slot
       return Entry::admitted;
     }
+    // Poll so a caller whose deadline passes leaves the line without a wake-up.
+    freed_.wait_for(lock, std::chrono::milliseconds(50));
     lock.unlock();
     const bool gone = cancelled && cancelled();
     lock.lock();
     if (gone) {
-      --waiting_;
+      line_.erase(place);
+      freed_.notify_all();  // a new front may take a free slot
       return Entry::cancelled;
     }
   }
@@ -42,7 +45,7 @@ void Admission::release() {
     std::lock_guard lock(mutex_);
     if (running_ > 0) --running_;
   }
-  freed_.notify_one();
+  freed_.notify_all();  // only the front of the line acts on it
 }
 
 unsigned Admission::running() const {
@@ -52,12 +55,12 @@ unsigned Admission::running() const {
 
 unsigned Admission::waiting() const {
   std::lock_guard lock(mutex_);
-  return waiting_;
+  return static_cast<unsigned>(line_.size());
 }
 
 std::chrono::milliseconds Admission::retry_hint() const {
   std::lock_guard lock(mutex_);
-  const double ahead = 1.0 + static_cast<double>(waiting_) / static_cast<double>(workers_);
+  const double ahead = 1.0 + static_cast<double>(line_.size()) / static_cast<double>(workers_);
   return std::chrono::milliseconds(
       static_cast<long long>(std::clamp(ahead * mean_seconds_ * 1000.0, 100.0, 600000.0)));
 }

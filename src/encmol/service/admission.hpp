@@ -2,12 +2,13 @@
 // once and at most `queue` more wait for one. A caller beyond that is refused
 // at once (the server answers RESOURCE_EXHAUSTED with a retry hint), so memory
 // stays bounded under any load; a waiting caller gives up when its deadline
-// passes or it cancels.
+// passes or it cancels. Waiting callers are admitted in arrival order.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <list>
 #include <mutex>
 
 namespace encmol::service {
@@ -39,7 +40,7 @@ class Admission {
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   unsigned running_ = 0;
-  unsigned waiting_ = 0;
+  std::list<int> line_;  // one place per waiting caller, in arrival order
   double mean_seconds_ = 1.0;
 };
 
