@@ -119,7 +119,15 @@ TEST_F(SqliteStore, SigkillWhileChargingNeverTearsChargeFromAnswer) {
       }
       _exit(3);
     }
-    ::usleep(static_cast<useconds_t>(30000 + std::rand() % 150000));
+    // Once the child charges (a loaded machine may take long to start it),
+    // at a random moment.
+    {
+      auto watcher = open_store(url_);
+      for (int wait = 0; wait < 2000 && !watcher->find_answer("alice", one_molecule(first).request_id);
+           ++wait)
+        ::usleep(5000);
+    }
+    ::usleep(static_cast<useconds_t>(std::rand() % 150000));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
