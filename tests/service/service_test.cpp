@@ -445,6 +445,82 @@ TEST_F(Service, ShutdownFinishesTheAcceptedQuery) {
   EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, data().test.size());
 }
 
+// Shutdown with work of every kind in flight: one query running, two queued
+// and a key upload half sent. New calls are refused at once; every accepted
+// call finishes, the queries are answered and charged once each, and the
+// upload completes and is kept.
+TEST_F(Service, ShutdownFinishesRunningAndQueuedQueriesAndAnUploadInProgress) {
+  start(/*workers=*/1, /*queue=*/4);
+  const std::string token = admin_->issue_token("acme");
+  service::RemoteClient remote(this->remote(token));
+  const auto m = remote.model("");
+  const secure::Client client(m.card);
+  remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
+  const secure::Client second(m.card);
+  const core::Bytes second_keys = second.make_eval_keys().encode(*second.context());
+  const auto query = client.encrypt(data().test);
+
+  std::vector<std::future<service::RemoteAnswer>> pending;
+  for (int i = 0; i < 3; ++i)
+    pending.push_back(
+        std::async(std::launch::async, [&] { return remote.evaluate(m, client, query); }));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((server_->running_evaluations() == 0 || remote.health().queue_depth < 2) &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(server_->running_evaluations(), 1u);
+
+  auto stub = raw_stub();
+  grpc::ClientContext upload;
+  upload.AddMetadata("authorization", "Bearer " + token);
+  upload.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  service::v1::UploadKeysReply upload_reply;
+  auto writer = stub->UploadKeys(&upload, &upload_reply);
+  service::v1::KeyChunk chunk;
+  chunk.mutable_key()->set_model(m.name);
+  const auto hash = m.card.plan_hash();
+  chunk.mutable_key()->set_plan_hash(std::string(hash.begin(), hash.end()));
+  chunk.mutable_key()->set_key_id(std::string(second.key_id().begin(), second.key_id().end()));
+  chunk.set_total_bytes(second_keys.size());
+  chunk.set_data(std::string(second_keys.begin(), second_keys.begin() + 1024));
+  ASSERT_TRUE(writer->Write(chunk));
+
+  auto stopping = std::async(std::launch::async, [&] { server_->shutdown(); });
+  // Shutdown has begun once a new call is refused.
+  for (;;) {
+    grpc::ClientContext probe;
+    probe.AddMetadata("authorization", "Bearer " + token);
+    probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    service::v1::HealthReply health;
+    if (!stub->Health(&probe, {}, &health).ok()) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << "shutdown did not begin";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // The upload goes on: the rest of its bytes, in chunks of at most 4 MiB.
+  for (std::size_t at = 1024; at < second_keys.size();) {
+    const std::size_t n = std::min<std::size_t>(std::size_t{4} << 20, second_keys.size() - at);
+    service::v1::KeyChunk more;
+    more.set_data(std::string(second_keys.begin() + static_cast<std::ptrdiff_t>(at),
+                              second_keys.begin() + static_cast<std::ptrdiff_t>(at + n)));
+    ASSERT_TRUE(writer->Write(more)) << "the stream was closed at byte " << at;
+    at += n;
+  }
+  writer->WritesDone();
+  const grpc::Status uploaded = writer->Finish();
+  EXPECT_TRUE(uploaded.ok()) << uploaded.error_message();
+  EXPECT_EQ(upload_reply.bytes(), second_keys.size());
+
+  for (auto& p : pending) {
+    const auto answer = p.get();
+    EXPECT_EQ(client.decrypt(answer.result).values.rows(),
+              static_cast<Eigen::Index>(data().test.size()));
+  }
+  stopping.get();
+  EXPECT_EQ(admin_->budget("acme", "qm7", 0).used, 3 * data().test.size());
+  EXPECT_EQ(admin_->key_owner(core::to_hex(second.key_id())), std::optional<std::string>("acme"));
+  EXPECT_TRUE(fs::exists(dir_ / "keys" / "acme" / (core::to_hex(second.key_id()) + ".evks")));
+}
+
 TEST_F(Service, AFullQueueIsRefusedAtOnceWithARetryHint) {
   start(/*workers=*/1, /*queue=*/0);
   const std::string token = admin_->issue_token("acme");
