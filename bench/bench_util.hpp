@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace encmol::bench {
@@ -17,6 +19,20 @@ inline double now() {
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// The numbers of a comma-separated option value ("1,2,4").
+inline std::vector<double> number_list(const char* text) {
+  std::vector<double> v;
+  const std::string s(text);
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    const std::size_t comma = s.find(',', pos);
+    v.push_back(std::atof(s.substr(pos, comma - pos).c_str()));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return v;
 }
 
 }  // namespace encmol::bench

@@ -35,23 +35,6 @@ using namespace encmol;
 using encmol::bench::median;
 using encmol::bench::now;
 
-namespace {
-
-std::vector<double> list(const char* s) {
-  std::vector<double> v;
-  std::string str(s);
-  std::size_t pos = 0;
-  while (pos <= str.size()) {
-    const std::size_t c = str.find(',', pos);
-    v.push_back(std::atof(str.substr(pos, c - pos).c_str()));
-    if (c == std::string::npos) break;
-    pos = c + 1;
-  }
-  return v;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   std::vector<double> ns{512, 1024, 2048, 4096, 6000}, threads{1}, batches{0, 1};
   std::size_t molecules = 6;
@@ -60,9 +43,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
-    if (a == "--n") ns = list(v), ++i;
-    else if (a == "--threads") threads = list(v), ++i;
-    else if (a == "--batch") batches = list(v), ++i;
+    if (a == "--n") ns = bench::number_list(v), ++i;
+    else if (a == "--threads") threads = bench::number_list(v), ++i;
+    else if (a == "--batch") batches = bench::number_list(v), ++i;
     else if (a == "--molecules") molecules = std::strtoul(v, nullptr, 10), ++i;
     else if (a == "--tolerance") tolerance = std::atof(v), ++i;
     else if (a == "--relative-tolerance") relative = std::atof(v), ++i;
