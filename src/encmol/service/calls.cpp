@@ -13,9 +13,7 @@
 #include <string_view>
 
 #include "encmol/core/error.hpp"
-#include "encmol/secure/wire.hpp"
 #include "encmol/service/server_impl.hpp"
-#include "encmol/service/store_internal.hpp"
 
 #ifndef ENCMOL_VERSION
 #define ENCMOL_VERSION "unknown"
@@ -28,38 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 /// Trailing metadata key of the retry hint sent with RESOURCE_EXHAUSTED.
 constexpr const char* kRetryAfterKey = "encmol-retry-after-ms";
-constexpr std::size_t kMaxChunkBytes = std::size_t{4} << 20;
 constexpr std::int64_t kPruneEverySeconds = 600;
 constexpr auto kMaxUploadTime = std::chrono::hours(1);
-
-// A refusal carrying its status, thrown inside a handler and turned into the
-// reply by handle().
-struct Refusal {
-  grpc::Status status;
-  Outcome outcome;
-};
-
-[[noreturn]] void refuse(grpc::StatusCode code, const std::string& message, Outcome outcome) {
-  throw Refusal{grpc::Status(code, message), outcome};
-}
-
-std::string hex_of(const std::string& bytes) {
-  return core::to_hex(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
-}
-
-core::Digest digest_of(const std::string& bytes, const char* what) {
-  core::Digest d{};
-  if (bytes.size() != d.size())
-    refuse(grpc::StatusCode::INVALID_ARGUMENT,
-           std::string(what) + " must be 32 bytes, got " + std::to_string(bytes.size()),
-           Outcome::invalid);
-  std::copy(bytes.begin(), bytes.end(), d.begin());
-  return d;
-}
-
-std::span<const std::uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 bool past_deadline(grpc::ServerContext* context) {
   return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();
@@ -136,12 +104,8 @@ std::string identify(Server::Impl& s,
   }
   std::string from_token;
   if (const auto it = metadata.find("authorization"); it != metadata.end()) {
-    const std::string_view value(it->second.data(), it->second.size());
-    constexpr std::string_view bearer = "Bearer ";
-    if (value.size() > 1024 || value.substr(0, bearer.size()) != bearer)
-      refuse(grpc::StatusCode::UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'",
-             Outcome::unauthenticated);
-    const auto who = s.store->authenticate(std::string(value.substr(bearer.size())));
+    const auto who = s.store->authenticate(
+        bearer_token(std::string_view(it->second.data(), it->second.size())));
     if (!who)
       refuse(grpc::StatusCode::UNAUTHENTICATED,
              "unknown or revoked token, or its identity is disabled", Outcome::unauthenticated);
@@ -161,32 +125,6 @@ std::string identify(Server::Impl& s,
 std::string authenticate(Server::Impl& s, grpc::ServerContext* context) {
   const auto auth = context->auth_context();
   return identify(s, context->client_metadata(), auth.get());
-}
-
-ServedModel& model_named(Server::Impl& s, const std::string& name) {
-  if (name.empty() && s.models.size() == 1) return s.models.begin()->second;
-  const auto it = s.models.find(name);
-  if (it == s.models.end())
-    refuse(grpc::StatusCode::NOT_FOUND,
-           name.empty()                     ? "this server offers several models: name one"
-           : detail::valid_model_name(name) ? "no model named '" + name + "' here"
-                                            : "no such model (names are 1-128 of [A-Za-z0-9._-])",
-           Outcome::invalid);
-  return it->second;
-}
-
-// The model a key reference names, after checking its plan hash and key id.
-ServedModel& checked_model(Server::Impl& s, const v1::KeyRef& ref) {
-  ServedModel& m = model_named(s, ref.model());
-  if (digest_of(ref.plan_hash(), "plan_hash") != m.server->card().plan_hash())
-    refuse(grpc::StatusCode::FAILED_PRECONDITION,
-           "the request was made for another card of model '" + m.name + "' (plan " +
-               secure::wire::short_hex(digest_of(ref.plan_hash(), "plan_hash")) + ", served " +
-               secure::wire::short_hex(m.server->card().plan_hash()) +
-               "): fetch the current card and make new keys",
-           Outcome::invalid);
-  digest_of(ref.key_id(), "key_id");
-  return m;
 }
 
 void fill_budget(const BudgetStatus& b, v1::BudgetReply* reply) {
@@ -286,7 +224,7 @@ grpc::Status Calls::HasKeys(grpc::ServerContext* context, const v1::KeyRef* requ
                             v1::HasKeysReply* reply) {
   return handle(impl_, "HasKeys", context, [&](std::string& identity) {
     identity = authenticate(impl_, context);
-    checked_model(impl_, *request);
+    checked_model(impl_.models, *request);
     const std::string key = hex_of(request->key_id());
     const auto owner = impl_.store->key_owner(key);
     reply->set_present(owner && *owner == identity && impl_.keys->contains(identity, key));
@@ -304,19 +242,13 @@ grpc::Status Calls::UploadKeys(grpc::ServerContext* context,
       refuse(grpc::StatusCode::INVALID_ARGUMENT,
              "key uploads must set a deadline of at most one hour", Outcome::invalid);
     v1::KeyChunk chunk;
-    if (!reader->Read(&chunk) || !chunk.has_key())
+    if (!reader->Read(&chunk))
       refuse(grpc::StatusCode::INVALID_ARGUMENT, "the first chunk must name the key",
              Outcome::invalid);
-    ServedModel& m = checked_model(impl_, chunk.key());
-    const std::string key = hex_of(chunk.key().key_id());
-    const core::Digest key_id = digest_of(chunk.key().key_id(), "key_id");
-    const std::uint64_t total = chunk.total_bytes();
-    const std::uint64_t most = std::min(impl_.options.max_key_bytes, impl_.keys->max_entry_bytes());
-    if (total == 0 || total > most)
-      refuse(grpc::StatusCode::INVALID_ARGUMENT,
-             "evaluation keys of " + std::to_string(total) + " bytes: this server takes 1 to " +
-                 std::to_string(most),
-             Outcome::invalid);
+    const CheckedUpload upload = check_upload_start(
+        impl_.models, chunk, std::min(impl_.options.max_key_bytes, impl_.keys->max_entry_bytes()));
+    ServedModel& m = *upload.model;
+    const std::string& key = upload.key;
     if (const auto owner = impl_.store->key_owner(key); owner && *owner != identity)
       refuse(grpc::StatusCode::PERMISSION_DENIED, "this key id belongs to another identity",
              Outcome::denied);
@@ -333,26 +265,21 @@ grpc::Status Calls::UploadKeys(grpc::ServerContext* context,
     } release{impl_.uploads};
     std::string buffer;
     do {
-      if (chunk.data().size() > kMaxChunkBytes)
-        refuse(grpc::StatusCode::INVALID_ARGUMENT, "key chunks are at most 4 MiB",
-               Outcome::invalid);
-      if (buffer.size() + chunk.data().size() > total)
-        refuse(grpc::StatusCode::INVALID_ARGUMENT, "more key bytes than announced",
-               Outcome::invalid);
+      check_upload_chunk(upload, chunk, buffer.size());
       buffer += chunk.data();
       if (past_deadline(context))
         refuse(grpc::StatusCode::DEADLINE_EXCEEDED, "upload cancelled", Outcome::invalid);
     } while (reader->Read(&chunk));
-    if (buffer.size() != total)
+    if (buffer.size() != upload.total_bytes)
       refuse(grpc::StatusCode::INVALID_ARGUMENT,
              "the upload ended after " + std::to_string(buffer.size()) + " of " +
-                 std::to_string(total) + " bytes",
+                 std::to_string(upload.total_bytes) + " bytes",
              Outcome::invalid);
     const auto bytes = bytes_of(buffer);
     const secure::EvalKeys keys =
         secure::EvalKeys::decode(bytes, *m.server->context(), "uploaded evaluation keys");
     m.server->check_keys(keys);
-    if (keys.key_id != key_id)
+    if (keys.key_id != upload.key_id)
       refuse(grpc::StatusCode::INVALID_ARGUMENT, "the keys' id differs from the announced one",
              Outcome::invalid);
     impl_.store->claim_key(identity, key);
@@ -367,19 +294,11 @@ grpc::Status Calls::Evaluate(grpc::ServerContext* context, const v1::EvaluateReq
                              v1::EvaluateReply* reply) {
   return handle(impl_, "Evaluate", context, [&](std::string& identity) {
     identity = authenticate(impl_, context);
-    ServedModel& m = checked_model(impl_, request->key());
-    const std::string key = hex_of(request->key().key_id());
-    if (!valid_request_id(request->request_id()))
-      refuse(grpc::StatusCode::INVALID_ARGUMENT, "request_id must be 16-128 of [A-Za-z0-9_-]",
-             Outcome::invalid);
-    if (request->query().size() > impl_.options.max_query_bytes)
-      refuse(grpc::StatusCode::INVALID_ARGUMENT, "query larger than this server takes",
-             Outcome::invalid);
-    const secure::Query query = secure::Query::decode(
-        bytes_of(request->query()), *m.server->context(), m.server->plan().queries, "query");
-    if (query.key_id != digest_of(request->key().key_id(), "key_id"))
-      refuse(grpc::StatusCode::INVALID_ARGUMENT, "the query was encrypted under another key",
-             Outcome::invalid);
+    const CheckedEvaluate checked =
+        check_evaluate(impl_.models, *request, impl_.options.max_query_bytes);
+    ServedModel& m = *checked.model;
+    const std::string& key = checked.key;
+    const secure::Query& query = checked.query;
     // A retry of an answered request gets the stored answer, charged once.
     if (replay(impl_, m, identity, key, query, *request, reply)) return;
     const auto owner = impl_.store->key_owner(key);
@@ -463,7 +382,7 @@ grpc::Status Calls::GetBudget(grpc::ServerContext* context, const v1::BudgetRequ
                               v1::BudgetReply* reply) {
   return handle(impl_, "GetBudget", context, [&](std::string& identity) {
     identity = authenticate(impl_, context);
-    ServedModel& m = model_named(impl_, request->model());
+    ServedModel& m = model_named(impl_.models, request->model());
     fill_budget(impl_.store->budget(identity, m.name, m.default_budget), reply);
   });
 }

@@ -15,20 +15,11 @@
 #include "encmol/service/key_cache.hpp"
 #include "encmol/service/metrics.hpp"
 #include "encmol/service/proto/encmol_service_v1.grpc.pb.h"
+#include "encmol/service/requests.hpp"
 #include "encmol/service/server.hpp"
 #include "encmol/service/store.hpp"
 
 namespace encmol::service {
-
-namespace v1 = ::encmol::service::v1;
-
-struct ServedModel {
-  std::string name;
-  std::shared_ptr<const ml::Model> model;
-  std::unique_ptr<secure::Server> server;  // no budget of its own: the store charges
-  core::Bytes card;                        // CARD envelope
-  std::uint64_t default_budget = 0;
-};
 
 class Calls final : public v1::Encmol::Service {
  public:
@@ -55,7 +46,7 @@ std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(Server::Impl& impl);
 
 struct Server::Impl {
   ServerOptions options;
-  std::map<std::string, ServedModel> models;
+  ServedModels models;
   std::unique_ptr<Store> store;
   std::unique_ptr<KeyCache> keys;
   std::unique_ptr<Metrics> metrics;
