@@ -12,7 +12,6 @@
 #include "encmol/service/proto/encmol_service_v1.grpc.pb.h"
 
 namespace encmol::service {
-namespace v1 = ::encmol::service::v1;
 namespace {
 
 constexpr std::size_t kChunkBytes = std::size_t{4} << 20;

@@ -23,8 +23,6 @@
 
 namespace encmol::service {
 
-namespace v1 = ::encmol::service::v1;
-
 /// One model as served: its plan compiled into a secure::Server (no budget
 /// of its own: the store charges) and its card.
 struct ServedModel {
