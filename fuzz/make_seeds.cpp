@@ -17,7 +17,9 @@
 #include "encmol/ml/train.hpp"
 #include "encmol/secure/multiparty.hpp"
 #include "encmol/secure/roles.hpp"
+#include "encmol/service/token.hpp"
 #include "fuzz_context.hpp"
+#include "service_model.hpp"
 
 using namespace encmol;
 namespace fs = std::filesystem;
@@ -53,6 +55,44 @@ core::Bytes saved_payload(const std::function<void(const fs::path&)>& save) {
 
 core::Bytes model_bytes(const ml::Model& m) {
   return core::seal_envelope(ml::kModelKind, ml::kModelFormatVersion, ml::encode_model(m));
+}
+
+// The service's messages (service_messages_fuzz): the selector, a zero byte,
+// then the protobuf message (or the metadata text).
+void write_service_seeds() {
+  const auto& served = *fuzz::served_models().begin()->second.server;
+  const secure::Client client(served.card());
+  const auto hash = served.card().plan_hash();
+  service::v1::KeyRef ref;
+  ref.set_model("qm7");
+  ref.set_plan_hash(std::string(hash.begin(), hash.end()));
+  ref.set_key_id(std::string(client.key_id().begin(), client.key_id().end()));
+  const auto seed = [](const char* name, std::uint8_t selector, const std::string& body) {
+    core::Bytes b{selector, 0};
+    b.insert(b.end(), body.begin(), body.end());
+    write("service_messages_fuzz", name, 0, b, false);
+  };
+  service::v1::EvaluateRequest request;
+  *request.mutable_key() = ref;
+  request.set_request_id("seed-request-00000001");
+  const auto& molecules = fuzz::service_molecules();
+  const core::Bytes query =
+      client.encrypt({molecules.begin() + 40, molecules.end()}).encode(*client.context());
+  request.set_query(std::string(query.begin(), query.end()));
+  // Valid seeds, or the target starts from nothing that passes.
+  service::check_evaluate(fuzz::served_models(), request, std::uint64_t{1} << 24);
+  seed("evaluate", 0, request.SerializeAsString());
+  service::v1::KeyChunk first;
+  *first.mutable_key() = ref;
+  first.set_total_bytes(5000);
+  first.set_data(std::string(100, 'k'));
+  service::check_upload_start(fuzz::served_models(), first, std::uint64_t{1} << 30);
+  seed("upload_first", 1, first.SerializeAsString());
+  service::v1::KeyChunk later;
+  later.set_data(std::string(300, 'k'));
+  seed("upload_chunk", 2, later.SerializeAsString());
+  seed("key_ref", 3, ref.SerializeAsString());
+  seed("authorization", 4, "Bearer " + service::token::issue().text);
 }
 
 }  // namespace
@@ -183,6 +223,7 @@ int main(int argc, char** argv) {
   party_seed("contribution", 2, contributions[0]);
   party_seed("aggregate", 3, aggregate);
   party_seed("decryption_share", 4, decryption);
+  write_service_seeds();
   std::printf("wrote the binary seed corpora to %s\n", out_dir.c_str());
   return 0;
 }
