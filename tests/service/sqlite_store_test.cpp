@@ -2,6 +2,7 @@
 // one file, refusing foreign files), open_store's URL forms, and the token
 // format and hashing (token.hpp).
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,28 +110,42 @@ TEST_F(SqliteStore, SigkillWhileChargingNeverTearsChargeFromAnswer) {
   int next = 0;
   for (int round = 0; round < 10; ++round) {
     const int first = next;
+    // The child reports its first charge through a pipe, so the kill comes
+    // after it (a loaded machine may take long to start it) without the
+    // parent touching the database it hammers.
+    int charged[2];
+    ASSERT_EQ(::pipe(charged), 0);
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      ::close(charged[0]);
       try {
         auto store = open_store(url_);
-        for (int i = first;; ++i) store->record_answer(one_molecule(i), 0);
+        store->record_answer(one_molecule(first), 0);
+        const char one = 1;
+        if (::write(charged[1], &one, 1) != 1) _exit(4);
+        for (int i = first + 1;; ++i) store->record_answer(one_molecule(i), 0);
       } catch (...) {
       }
       _exit(3);
     }
-    // Once the child charges (a loaded machine may take long to start it),
-    // at a random moment.
-    {
-      auto watcher = open_store(url_);
-      for (int wait = 0; wait < 2000 && !watcher->find_answer("alice", one_molecule(first).request_id);
-           ++wait)
-        ::usleep(5000);
-    }
-    ::usleep(static_cast<useconds_t>(std::rand() % 150000));
+    ::close(charged[1]);
+    struct KillOnExit {  // never leave the child running, whatever fails below
+      pid_t pid;
+      ~KillOnExit() {
+        if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+      }
+    } guard{pid};
+    pollfd ready{charged[0], POLLIN, 0};
+    ASSERT_EQ(::poll(&ready, 1, 60000), 1) << "the child did not charge within 60 s";
+    char byte = 0;
+    ASSERT_EQ(::read(charged[0], &byte, 1), 1) << "the child stopped before its first charge";
+    ::close(charged[0]);
+    ::usleep(static_cast<useconds_t>(std::rand() % 150000));  // at a random moment
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    guard.pid = 0;  // reaped
     ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself";
     auto store = open_store(url_);
     while (store->find_answer("alice", one_molecule(next).request_id)) ++next;
