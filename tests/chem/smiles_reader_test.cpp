@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "chem_test_util.hpp"
 #include "encmol/chem/molecule.hpp"
@@ -92,11 +93,44 @@ TEST(SmilesReader, CsvWithLabels) {
   EXPECT_EQ(mols[1].text_properties.count("note"), 0u);
 }
 
+// Fragments (salts, mixtures) are embedded one by one and placed side by
+// side, atoms in the SMILES's order. Embedded as one system, five nitrogen
+// chains (fuzz/regressions/chem_smiles_fuzz/nitrogen_chains) took 3 min.
+TEST(SmilesReader, FragmentsAreEmbeddedApartInTheirOwnOrder) {
+  const Molecule m = molecule_from_smiles("CCO.O.[Na+]", 7, "test");
+  ASSERT_EQ(m.size(), 13u);  // C C O O Na, then 6 + 2 hydrogens
+  EXPECT_EQ(std::vector<int>(m.charges.begin(), m.charges.begin() + 5),
+            (std::vector<int>{6, 6, 8, 8, 11}));
+  EXPECT_NEAR(distance(m.positions[0], m.positions[1]), 1.51, 0.05);  // C-C
+  EXPECT_NEAR(distance(m.positions[1], m.positions[2]), 1.42, 0.05);  // C-O
+  // Water's hydrogens (the last two atoms) sit by its oxygen; every atom of
+  // one fragment is at least the gap from every atom of another.
+  EXPECT_NEAR(distance(m.positions[11], m.positions[3]), 0.97, 0.08);
+  EXPECT_NEAR(distance(m.positions[12], m.positions[3]), 0.97, 0.08);
+  const std::vector<int> fragment{0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 1, 1};
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    for (std::size_t j = 0; j < m.size(); ++j) {
+      if (fragment[i] != fragment[j]) {
+        EXPECT_GE(distance(m.positions[i], m.positions[j]), 4.99) << i << " " << j;
+      }
+    }
+  }
+  const Molecule again = molecule_from_smiles("CCO.O.[Na+]", 7, "test");
+  EXPECT_EQ(again.positions, m.positions);
+  const Molecule chains = molecule_from_smiles(
+      "NNNNNNNNNNNNNNN.NNN.NNNNNNNNN.NNNNNNNNNNNNNN."
+      "NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN",
+      42, "test");
+  EXPECT_EQ(chains.size(), 186u);
+}
+
 TEST(SmilesReaderErrors, UnparsableSmilesNamesTheLine) {
   expect_input_error([] { read_smiles_text("C\nC1CC\nO\n", "bad.smi"); },
                      {"bad.smi line 2", "'C1CC'"});
   expect_input_error([] { read_smiles_text("C(C)(C)(C)(C)C\n", "bad.smi"); }, {"bad.smi line 1"});
   expect_input_error([] { read_smiles_text("*C\n", "bad.smi"); }, {"bad.smi line 1", "wildcard"});
+  expect_input_error([] { read_smiles_text(std::string(90, 'C') + "\n", "big.smi"); },
+                     {"big.smi line 1", "272 atoms", "limited to 256"});
   expect_input_error([] { read_smiles_text("\n# only a comment\n", "bad.smi"); },
                      {"bad.smi", "no SMILES"});
 }

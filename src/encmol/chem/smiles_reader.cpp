@@ -29,9 +29,12 @@
 namespace encmol::chem {
 namespace {
 
-// Embedding time grows quickly with size; SMILES inputs are for small and
-// medium molecules.
-constexpr std::size_t kMaxSmilesAtoms = 1000;
+// Embedding time grows quickly with size (about 3 s for 300 atoms on one
+// core); SMILES inputs are for small and medium molecules, and no model of
+// encmol holds molecules near this size.
+constexpr std::size_t kMaxSmilesAtoms = 256;
+// Gap between the bounding boxes of a SMILES's fragments, placed side by side.
+constexpr double kFragmentGapAngstrom = 5.0;
 constexpr std::size_t kMaxSmilesLength = 5000;
 
 void silence_rdkit_logs() {
@@ -72,7 +75,40 @@ std::unique_ptr<RDKit::RWMol> parse_smiles(const std::string& smiles, const std:
   return mol;
 }
 
-// Adds hydrogens, embeds with ETKDGv3 and relaxes; fills `out`.
+// Embeds one connected molecule with ETKDGv3 (from random coordinates if
+// that fails) and relaxes it with MMFF94, else UFF; returns the relaxation.
+std::string embed_connected(RDKit::ROMol& mol, const std::string& smiles, std::uint64_t seed,
+                            const std::string& context) {
+  RDKit::DGeomHelpers::EmbedParameters params = RDKit::DGeomHelpers::ETKDGv3;
+  params.randomSeed = static_cast<int>(seed % 2147483647ULL);
+  params.numThreads = 1;
+  int conformer = RDKit::DGeomHelpers::EmbedMolecule(mol, params);
+  if (conformer < 0) {
+    // Strained or large systems sometimes need random starting coordinates.
+    params.useRandomCoords = true;
+    conformer = RDKit::DGeomHelpers::EmbedMolecule(mol, params);
+  }
+  if (conformer < 0) {
+    throw InputError(context + ": RDKit could not embed SMILES " + detail::quote(smiles) +
+                     " in 3D (ETKDG failed, also from random coordinates)");
+  }
+  RDKit::MMFF::MMFFMolProperties mmff(mol);
+  if (mmff.isValid()) {
+    RDKit::MMFF::MMFFOptimizeMolecule(mol, 2000);
+    return "MMFF94";
+  }
+  if (RDKit::UFF::getAtomTypes(mol).second) {
+    RDKit::UFF::UFFOptimizeMolecule(mol, 2000);
+    return "UFF";
+  }
+  return "none";
+}
+
+// Adds hydrogens, embeds and relaxes; fills `out`. A SMILES of several
+// fragments (salts, mixtures) is embedded fragment by fragment, each placed
+// beside the previous one along x: their relative placement is not defined
+// by the SMILES, and embedding them as one system can take minutes (a
+// 93-character input of five nitrogen chains took 3 min, found by fuzzing).
 void embed(RDKit::RWMol& mol, const std::string& smiles, std::uint64_t seed,
            const std::string& context, Molecule& out) {
   try {
@@ -83,35 +119,45 @@ void embed(RDKit::RWMol& mol, const std::string& smiles, std::uint64_t seed,
                        " atoms with hydrogens; 3D embedding is limited to " +
                        std::to_string(kMaxSmilesAtoms));
     }
-    RDKit::DGeomHelpers::EmbedParameters params = RDKit::DGeomHelpers::ETKDGv3;
-    params.randomSeed = static_cast<int>(seed % 2147483647ULL);
-    params.numThreads = 1;
-    int conformer = RDKit::DGeomHelpers::EmbedMolecule(mol, params);
-    if (conformer < 0) {
-      // Strained or large systems sometimes need random starting coordinates.
-      params.useRandomCoords = true;
-      conformer = RDKit::DGeomHelpers::EmbedMolecule(mol, params);
-    }
-    if (conformer < 0) {
-      throw InputError(context + ": RDKit could not embed SMILES " + detail::quote(smiles) +
-                       " in 3D (ETKDG failed, also from random coordinates)");
-    }
-    std::string relaxation = "none";
-    RDKit::MMFF::MMFFMolProperties mmff(mol);
-    if (mmff.isValid()) {
-      RDKit::MMFF::MMFFOptimizeMolecule(mol, 2000);
-      relaxation = "MMFF94";
-    } else if (RDKit::UFF::getAtomTypes(mol).second) {
-      RDKit::UFF::UFFOptimizeMolecule(mol, 2000);
-      relaxation = "UFF";
-    }
-    const RDKit::Conformer& conf = mol.getConformer();
     out.charges.clear();
     out.positions.clear();
-    for (const auto* atom : mol.atoms()) {
-      const auto& p = conf.getAtomPos(atom->getIdx());
-      out.charges.push_back(atom->getAtomicNum());
-      out.positions.push_back({p.x, p.y, p.z});
+    std::string relaxation;
+    std::vector<std::vector<int>> atoms_of_fragment;
+    if (RDKit::MolOps::getMolFrags(mol, atoms_of_fragment) == 1) {
+      relaxation = embed_connected(mol, smiles, seed, context);
+      const RDKit::Conformer& conf = mol.getConformer();
+      for (const auto* atom : mol.atoms()) {
+        const auto& p = conf.getAtomPos(atom->getIdx());
+        out.charges.push_back(atom->getAtomicNum());
+        out.positions.push_back({p.x, p.y, p.z});
+      }
+    } else {
+      atoms_of_fragment.clear();  // the same, in the order of each fragment's atoms
+      const auto fragments =
+          RDKit::MolOps::getMolFrags(mol, /*sanitizeFrags=*/true, nullptr, &atoms_of_fragment);
+      out.charges.resize(mol.getNumAtoms());
+      out.positions.resize(mol.getNumAtoms());
+      double next_x = 0;
+      for (std::size_t f = 0; f < fragments.size(); ++f) {
+        const std::string r = embed_connected(*fragments[f], smiles, seed, context);
+        if (relaxation.find(r) == std::string::npos)
+          relaxation += (relaxation.empty() ? "" : ",") + r;
+        const RDKit::Conformer& conf = fragments[f]->getConformer();
+        double min_x = conf.getAtomPos(0).x, max_x = min_x;
+        for (unsigned a = 0; a < fragments[f]->getNumAtoms(); ++a) {
+          min_x = std::min(min_x, conf.getAtomPos(a).x);
+          max_x = std::max(max_x, conf.getAtomPos(a).x);
+        }
+        const double shift = f == 0 ? 0.0 : next_x - min_x;
+        for (unsigned a = 0; a < fragments[f]->getNumAtoms(); ++a) {
+          const auto original = static_cast<std::size_t>(atoms_of_fragment[f][a]);
+          const auto& p = conf.getAtomPos(a);
+          out.charges[original] =
+              mol.getAtomWithIdx(static_cast<unsigned>(original))->getAtomicNum();
+          out.positions[original] = {p.x + shift, p.y, p.z};
+        }
+        next_x = max_x + shift + kFragmentGapAngstrom;
+      }
     }
     out.text_properties["smiles"] = smiles;
     out.text_properties["relaxation"] = relaxation;
