@@ -54,7 +54,16 @@ class ServeProcess {
   const std::string& port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + port_; }
   int pid() const { return pid_; }
-  bool alive() const { return ::kill(pid_, 0) == 0; }
+  /// Running: it exists and is not a zombie (killed, it is reparented to
+  /// init, which may reap it late or, in some containers, never).
+  bool alive() const {
+    if (::kill(pid_, 0) != 0) return false;
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');  // "pid (comm) S ..."
+    return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+  }
   std::string stderr_text() const { return core::read_file_text(err()); }
 
   /// Sends `signal` and waits up to `seconds` for the process to end; true when it did.

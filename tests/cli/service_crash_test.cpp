@@ -106,6 +106,7 @@ TEST(ServiceCrash, SigkillUnderLoadNeverLosesOrDoublesACharge) {
     // server dies under it.
     std::mutex mutex;
     std::atomic<int> answered{0};
+    std::atomic<int> stopped{0};  // clients whose server went away
     std::vector<std::thread> clients;
     for (int c = 0; c < kClients; ++c)
       clients.emplace_back([&, c] {
@@ -125,16 +126,24 @@ TEST(ServiceCrash, SigkillUnderLoadNeverLosesOrDoublesACharge) {
             sent[id].received = answer.result.encode(*client->context());
             ++answered;
           } catch (const service::ServiceError&) {
-            return;  // the server is gone
+            ++stopped;  // the server is gone
+            return;
           }
         }
       });
     // Kill at a random moment once the load is running.
-    while (answered.load() < 2 + round) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution(0, 600)(rng)));
-    ASSERT_TRUE(server->stop(SIGKILL, 10)) << "round " << round;
-    for (auto& t : clients) t.join();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    while (answered.load() < 2 + round && stopped.load() < kClients &&
+           std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const bool loaded = answered.load() >= 2 + round;
+    if (loaded)
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution(0, 600)(rng)));
+    const bool killed = server->stop(SIGKILL, 10);
+    for (auto& t : clients) t.join();  // each stops when its server is gone
+    ASSERT_TRUE(loaded) << "the clients got no answers: " << server->stderr_text();
+    ASSERT_TRUE(killed) << "round " << round;
     server.reset();
 
     // What the database holds right after the crash.

@@ -469,6 +469,7 @@ TEST_F(Service, ShutdownFinishesRunningAndQueuedQueriesAndAnUploadInProgress) {
          std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   ASSERT_EQ(server_->running_evaluations(), 1u);
+  ASSERT_GE(remote.health().queue_depth, 2u) << "the queries did not queue behind the first";
 
   auto stub = raw_stub();
   grpc::ClientContext upload;

@@ -391,6 +391,17 @@ TEST_P(StoreContract, ASchemaOneDatabaseIsMigrated) {
   EXPECT_FALSE(store_->identity_enabled("alice"));
 }
 
+TEST_P(StoreContract, ASchemaVersionBelowOneIsRefused) {
+  store_.reset();
+  GetParam().sql(url_, "UPDATE encmol_schema SET version = 0");
+  try {
+    open_store(url_);
+    FAIL() << "opened a database of schema version 0";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("damaged"), std::string::npos) << e.what();
+  }
+}
+
 TEST_P(StoreContract, ANewerSchemaIsRefused) {
   store_.reset();
   GetParam().sql(url_, "UPDATE encmol_schema SET version = 99");

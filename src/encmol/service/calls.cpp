@@ -104,8 +104,8 @@ std::string identify(Server::Impl& s,
   }
   std::string from_token;
   if (const auto it = metadata.find("authorization"); it != metadata.end()) {
-    const auto who = s.store->authenticate(
-        bearer_token(std::string_view(it->second.data(), it->second.size())));
+    const auto who =
+        s.store->authenticate(bearer_token(std::string_view(it->second.data(), it->second.size())));
     if (!who)
       refuse(grpc::StatusCode::UNAUTHENTICATED,
              "unknown or revoked token, or its identity is disabled", Outcome::unauthenticated);

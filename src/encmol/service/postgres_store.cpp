@@ -527,6 +527,7 @@ class PostgresStore final : public Store {
       } else {
         current = version.integer(0, 0);
         if (current > detail::kSchemaVersion) detail::throw_newer_schema(name_, current);
+        if (current < 1) detail::throw_bad_schema(name_, current);
       }
       if (current < detail::kSchemaVersion) {
         for (auto v = current; v < detail::kSchemaVersion; ++v) exec_script(kMigrations[v - 1]);

@@ -235,6 +235,8 @@ class SqliteStore final : public Store {
       version = 1;
     } else if (*version > detail::kSchemaVersion) {
       detail::throw_newer_schema(path.string(), *version);
+    } else if (*version < 1) {
+      detail::throw_bad_schema(path.string(), *version);
     }
     if (*version < detail::kSchemaVersion) {
       for (auto v = *version; v < detail::kSchemaVersion; ++v)

@@ -148,6 +148,11 @@ void throw_newer_schema(const std::string& database, std::int64_t version) {
                     "); upgrade encmol or use another database");
 }
 
+void throw_bad_schema(const std::string& database, std::int64_t version) {
+  throw FormatError(database + ": state database schema version " + std::to_string(version) +
+                    " is not one encmol ever wrote (damaged?)");
+}
+
 }  // namespace detail
 
 }  // namespace encmol::service

@@ -51,5 +51,6 @@ bool within_limit(const BudgetStatus& status, std::uint64_t molecules);
 [[noreturn]] void throw_duplicate_request(const Answer& answer);
 [[noreturn]] void throw_key_taken(const std::string& key_id);
 [[noreturn]] void throw_newer_schema(const std::string& database, std::int64_t version);
+[[noreturn]] void throw_bad_schema(const std::string& database, std::int64_t version);
 
 }  // namespace encmol::service::detail
