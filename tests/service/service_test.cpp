@@ -485,6 +485,11 @@ TEST_F(Service, ShutdownFinishesRunningAndQueuedQueriesAndAnUploadInProgress) {
   chunk.set_total_bytes(second_keys.size());
   chunk.set_data(std::string(second_keys.begin(), second_keys.begin() + 1024));
   ASSERT_TRUE(writer->Write(chunk));
+  // Shutdown finishes the calls it has accepted: wait until the server
+  // works on the upload (it has read the first chunk).
+  while (server_->running_uploads() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(server_->running_uploads(), 1u);
 
   auto stopping = std::async(std::launch::async, [&] { server_->shutdown(); });
   // Shutdown has begun once a new call is refused.

@@ -105,4 +105,6 @@ std::string Server::metrics_text() const { return impl_->metrics->scrape(); }
 
 unsigned Server::running_evaluations() const { return impl_->admission->running(); }
 
+unsigned Server::running_uploads() const { return impl_->uploads.load(); }
+
 }  // namespace encmol::service

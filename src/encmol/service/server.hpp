@@ -62,6 +62,8 @@ class Server {
   std::string metrics_text() const;
   /// Evaluations running now (tests of shutdown).
   unsigned running_evaluations() const;
+  /// Key uploads being received now (tests of shutdown).
+  unsigned running_uploads() const;
 
   struct Impl;
 
