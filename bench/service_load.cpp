@@ -185,17 +185,16 @@ int main(int argc, char** argv) {
         }
         db = pg_url;
       }
+      // One identity per database (the key belongs to it); each row counts its own use.
+      const std::string identity = "bench";
+      std::string token;
+      {
+        auto admin = service::open_store(db);
+        admin->add_identity(identity);
+        admin->set_budget(identity, "m", 0);  // unlimited
+        token = admin->issue_token(identity);
+      }
       for (const unsigned clients : opt.clients) {
-        // A fresh identity per row, so its use counts this row's queries only.
-        const std::string identity =
-            "bench" + std::to_string(replicas) + "x" + std::to_string(clients);
-        std::string token;
-        {
-          auto admin = service::open_store(db);
-          admin->add_identity(identity);
-          admin->set_budget(identity, "m", 0);  // unlimited
-          token = admin->issue_token(identity);
-        }
         std::vector<std::unique_ptr<service::Server>> servers;
         for (unsigned r = 0; r < replicas; ++r) {
           service::ServerOptions o;

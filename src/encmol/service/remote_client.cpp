@@ -188,11 +188,15 @@ RemoteAnswer RemoteClient::evaluate(const RemoteModel& model, const secure::Clie
     }
     const auto& trailers = context.GetServerTrailingMetadata();
     const auto hint = trailers.find("encmol-retry-after-ms");
-    // RESOURCE_EXHAUSTED without the server's hint is a message over a size
-    // limit: retrying cannot help.
+    // RESOURCE_EXHAUSTED without the server's hint is either gRPC's own
+    // overload refusal ("Server Threadpool Exhausted", when more calls arrive
+    // than it has threads: transient, retried with backoff) or a message over
+    // a size limit ("... larger than max ...": retrying cannot help).
+    const bool too_large = status.error_message().find("larger than max") != std::string::npos;
     const bool retry =
         transient(status.error_code()) &&
-        (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || hint != trailers.end());
+        (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || hint != trailers.end() ||
+         !too_large);
     if (!retry || attempt >= impl_->options.max_attempts) fail(status, "evaluating the query");
     double wait = backoff;
     if (const auto it = hint; it != trailers.end()) {

@@ -1,7 +1,8 @@
 // The client side of the service (`encmol query`, docs/service.md): a gRPC
 // channel over TLS to an `encmol serve`, authenticated with a bearer token
 // or a client certificate. Evaluate retries transient refusals (UNAVAILABLE,
-// RESOURCE_EXHAUSTED with the server's retry hint, DEADLINE_EXCEEDED) with
+// RESOURCE_EXHAUSTED other than a size limit, after the server's hint when it
+// sends one, DEADLINE_EXCEEDED) with
 // the same request id, so a lost reply is fetched again, never charged twice.
 #pragma once
 
