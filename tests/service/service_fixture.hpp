@@ -141,6 +141,25 @@ class Service : public ::testing::Test {
     return ref;
   }
 
+  // The first chunk of an upload of `total` bytes of the client's keys.
+  static service::v1::KeyChunk first_chunk(const service::RemoteModel& m,
+                                           const secure::Client& client, std::uint64_t total,
+                                           std::string data) {
+    service::v1::KeyChunk chunk;
+    *chunk.mutable_key() = key_ref(m, client);
+    chunk.set_total_bytes(total);
+    chunk.set_data(std::move(data));
+    return chunk;
+  }
+
+  // Polls `done` every 2 ms for up to a minute; what it last returned.
+  static bool eventually(const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return done();
+  }
+
   // A well-formed request for one test molecule under the client's key.
   static service::v1::EvaluateRequest evaluate_request(const service::RemoteModel& m,
                                                        const secure::Client& client) {

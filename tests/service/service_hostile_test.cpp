@@ -164,19 +164,13 @@ TEST_F(Service, AClientDisconnectingMidUploadLeavesNothingAndTheServerGoesOn) {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     service::v1::UploadKeysReply reply;
     auto writer = stub->UploadKeys(&ctx, &reply);
-    service::v1::KeyChunk chunk;
-    *chunk.mutable_key() = key_ref(m, client);
-    chunk.set_total_bytes(keys.size());
-    chunk.set_data(std::string(keys.begin(), keys.begin() + (std::size_t{1} << 20)));
-    ASSERT_TRUE(writer->Write(chunk));
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (server_->running_uploads() == 0 && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(writer->Write(first_chunk(
+        m, client, keys.size(), std::string(keys.begin(), keys.begin() + (std::size_t{1} << 20)))));
+    ASSERT_TRUE(eventually([&] { return server_->running_uploads() == 1; }));
     ctx.TryCancel();  // the client goes away mid-stream
     EXPECT_FALSE(writer->Finish().ok());
-    while (server_->running_uploads() != 0 && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    EXPECT_EQ(server_->running_uploads(), 0u) << "a cancelled upload holds its slot";
+    EXPECT_TRUE(eventually([&] { return server_->running_uploads() == 0; }))
+        << "a cancelled upload holds its slot";
   }
   EXPECT_FALSE(remote.has_keys(m, client.key_id()));
   EXPECT_FALSE(admin_->key_owner(core::to_hex(client.key_id())).has_value());

@@ -167,10 +167,7 @@ TEST_F(Service, ShutdownFinishesTheAcceptedQuery) {
   remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
   const auto query = client.encrypt(data().test);
   auto pending = std::async(std::launch::async, [&] { return remote.evaluate(m, client, query); });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (server_->running_evaluations() == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ASSERT_EQ(server_->running_evaluations(), 1u);
+  ASSERT_TRUE(eventually([&] { return server_->running_evaluations() == 1; }));
   server_->shutdown();
   const auto answer = pending.get();
   EXPECT_EQ(answer.budget.used, data().test.size());
@@ -211,16 +208,12 @@ TEST_F(Service, ShutdownFinishesRunningAndQueuedQueriesAndAnUploadInProgress) {
   upload.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   service::v1::UploadKeysReply upload_reply;
   auto writer = stub->UploadKeys(&upload, &upload_reply);
-  service::v1::KeyChunk chunk;
-  *chunk.mutable_key() = key_ref(m, second);
-  chunk.set_total_bytes(second_keys.size());
-  chunk.set_data(std::string(second_keys.begin(), second_keys.begin() + 1024));
-  ASSERT_TRUE(writer->Write(chunk));
+  ASSERT_TRUE(
+      writer->Write(first_chunk(m, second, second_keys.size(),
+                                std::string(second_keys.begin(), second_keys.begin() + 1024))));
   // Shutdown finishes the calls it has accepted: wait until the server
   // works on the upload (it has read the first chunk).
-  while (server_->running_uploads() == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ASSERT_EQ(server_->running_uploads(), 1u);
+  ASSERT_TRUE(eventually([&] { return server_->running_uploads() == 1; }));
 
   auto stopping = std::async(std::launch::async, [&] { server_->shutdown(); });
   // Shutdown has begun once a new call is refused.
@@ -267,10 +260,7 @@ TEST_F(Service, AFullQueueIsRefusedAtOnceWithARetryHint) {
   remote.upload_keys(m, client.key_id(), client.make_eval_keys().encode(*client.context()));
   const auto query = client.encrypt(data().test);
   auto busy = std::async(std::launch::async, [&] { return remote.evaluate(m, client, query); });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (server_->running_evaluations() == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ASSERT_EQ(server_->running_evaluations(), 1u);
+  ASSERT_TRUE(eventually([&] { return server_->running_evaluations() == 1; }));
 
   auto stub = raw_stub();
   const service::v1::EvaluateRequest request = evaluate_request(m, client);
