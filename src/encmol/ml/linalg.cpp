@@ -1,6 +1,7 @@
 #include "encmol/ml/linalg.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "encmol/core/error.hpp"
@@ -35,9 +36,25 @@ int checked_int(Eigen::Index v, const char* what) {
 
 }  // namespace
 
+unsigned blas_thread_cap() {
+  static const unsigned cap = [] {
+    const char* env = std::getenv("ENCMOL_BLAS_THREADS");
+    if (env == nullptr || *env == '\0') return 0U;
+    char* end = nullptr;
+    const long value = std::strtol(env, &end, 10);
+    // Anything but a positive integer leaves BLAS uncapped: the cap changes
+    // speed only, never a result.
+    if (*end != '\0' || value < 1 || value > 4096) return 0U;
+    return static_cast<unsigned>(value);
+  }();
+  return cap;
+}
+
 void sync_blas_threads() {
   if (openblas_set_num_threads != nullptr) {
-    openblas_set_num_threads(static_cast<int>(core::thread_count()));
+    const unsigned cap = blas_thread_cap();
+    const unsigned threads = cap == 0 ? core::thread_count() : std::min(cap, core::thread_count());
+    openblas_set_num_threads(static_cast<int>(threads));
   }
 }
 

@@ -68,8 +68,13 @@ class SingleThreadedBlas {
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
 };
 
-/// Makes BLAS use core::thread_count() threads (no-op for a BLAS without the
-/// OpenBLAS control function).
+/// The most threads BLAS may use: ENCMOL_BLAS_THREADS when it is a positive
+/// integer (read once), else 0 (no cap). `make tsan` sets it to 1, because
+/// TSan cannot see OpenBLAS's uninstrumented hand-over between its threads.
+unsigned blas_thread_cap();
+
+/// Makes BLAS use core::thread_count() threads, at most blas_thread_cap()
+/// (no-op for a BLAS without the OpenBLAS control function).
 void sync_blas_threads();
 
 }  // namespace encmol::ml
