@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <shared_mutex>
 #include <string_view>
+#include <utility>
 
 #include "encmol/core/error.hpp"
 #include "encmol/service/server_impl.hpp"
@@ -169,15 +171,19 @@ bool replay(Server::Impl& s, ServedModel& m, const std::string& identity, const 
 // context is per connection, so nothing per call is stored in it.
 class AuthGate final : public grpc::AuthMetadataProcessor {
  public:
-  explicit AuthGate(Server::Impl& s) : s_(s) {}
+  explicit AuthGate(std::shared_ptr<AuthGateLink> link) : link_(std::move(link)) {}
   bool IsBlocking() const override { return true; }
   grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* context, OutputMetadata*,
                        OutputMetadata*) override {
+    std::shared_lock lock(link_->mutex);
+    if (link_->impl == nullptr)
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
+    Server::Impl& s = *link_->impl;
     try {
-      identify(s_, metadata, context);
+      identify(s, metadata, context);
       return grpc::Status::OK;
     } catch (const Refusal& r) {
-      s_.metrics->request("auth", r.outcome, 0);
+      s.metrics->request("auth", r.outcome, 0);
       return r.status;
     } catch (const std::exception&) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server cannot check credentials now");
@@ -185,13 +191,13 @@ class AuthGate final : public grpc::AuthMetadataProcessor {
   }
 
  private:
-  Server::Impl& s_;
+  std::shared_ptr<AuthGateLink> link_;
 };
 
 }  // namespace
 
-std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(Server::Impl& impl) {
-  return std::make_shared<AuthGate>(impl);
+std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(std::shared_ptr<AuthGateLink> link) {
+  return std::make_shared<AuthGate>(std::move(link));
 }
 
 grpc::Status Calls::Health(grpc::ServerContext* context, const v1::HealthRequest*,

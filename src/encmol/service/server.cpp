@@ -61,7 +61,8 @@ Server::Server(std::vector<NamedModel> models, const ServerOptions& options)
 
   grpc::ServerBuilder builder;
   const auto credentials = server_credentials(options.tls);
-  credentials->SetAuthMetadataProcessor(make_auth_gate(s));
+  s.auth_gate->impl = &s;
+  credentials->SetAuthMetadataProcessor(make_auth_gate(s.auth_gate));
   builder.AddListeningPort(options.listen, credentials, &s.port);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
   builder.RegisterService(s.calls.get());
@@ -82,7 +83,11 @@ Server::Server(std::vector<NamedModel> models, const ServerOptions& options)
       options.workers, options.queue);
 }
 
-Server::~Server() { shutdown(); }
+Server::~Server() {
+  shutdown();
+  std::unique_lock lock(impl_->auth_gate->mutex);
+  impl_->auth_gate->impl = nullptr;
+}
 
 int Server::port() const { return impl_->port; }
 

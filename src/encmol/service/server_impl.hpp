@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "encmol/secure/roles.hpp"
@@ -41,8 +42,17 @@ class Calls final : public v1::Encmol::Service {
   Server::Impl& impl_;
 };
 
+/// How the auth gate reaches the server. The gate runs on gRPC's own thread
+/// pool, whose tasks gRPC does not join before the server is destroyed;
+/// ~Server clears `impl` under the unique lock, so it waits for every check
+/// in progress and later checks refuse without touching the server.
+struct AuthGateLink {
+  std::shared_mutex mutex;
+  Server::Impl* impl = nullptr;
+};
+
 /// The check of every call's credentials before its message is read (calls.cpp).
-std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(Server::Impl& impl);
+std::shared_ptr<grpc::AuthMetadataProcessor> make_auth_gate(std::shared_ptr<AuthGateLink> link);
 
 struct Server::Impl {
   ServerOptions options;
@@ -54,6 +64,7 @@ struct Server::Impl {
   std::atomic<unsigned> uploads{0};
   std::atomic<std::int64_t> last_prune{0};  // unix seconds of the last prune of stored answers
   std::unique_ptr<Calls> calls;
+  std::shared_ptr<AuthGateLink> auth_gate = std::make_shared<AuthGateLink>();
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
   std::mutex shutdown_mutex;
