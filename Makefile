@@ -70,16 +70,20 @@ sanitize: deps
 	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --timeout 1800
 
 # ThreadSanitizer over the layers that run threads of their own (thread pool,
-# parallel featurization and kernels, CKKS evaluator threads). OpenBLAS and
-# libgomp are not instrumented: the xTB and Δ tests (which run libxtb) are left out, and reports inside
-# OpenBLAS's worker threads are explained in docs/reliability.md.
+# parallel featurization and kernels, CKKS evaluator threads, the service's
+# workers, admission line and stores). BLAS stays single-threaded
+# (ENCMOL_BLAS_THREADS=1): OpenBLAS's worker threads are not instrumented, so
+# TSan could not see their hand-over. libxtb is not instrumented either: the
+# xTB and Δ tests are left out. docs/reliability.md explains the reports.
 TSAN_DIR ?= build-tsan
-TSAN_LAYERS = core math ckks he chem ml
+TSAN_LAYERS = core math ckks he chem ml service
+TSAN_TARGETS = $(patsubst %,encmol_%_tests,$(TSAN_LAYERS)) encmol_service_state_tests
 tsan: deps
 	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCMOL_TSAN=ON \
 	  -DENCMOL_BUILD_BENCH=OFF -DENCMOL_BUILD_PYTHON=OFF $(CMAKE_FLAGS) $(INSTRUMENTED_FLAGS)
-	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(patsubst %,encmol_%_tests,$(TSAN_LAYERS))
-	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
+	ENCMOL_BLAS_THREADS=1 \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/scripts/tsan.supp:print_suppressions=0 \
 	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) --timeout 1800 \
 	  -L '^($(subst $() $(),|,$(TSAN_LAYERS)))$$' -E 'Xtb|Delta'
 
