@@ -1,8 +1,10 @@
 #include "encmol/ml/linalg.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "encmol/core/error.hpp"
 #include "encmol/core/parallel.hpp"
@@ -39,13 +41,13 @@ int checked_int(Eigen::Index v, const char* what) {
 unsigned blas_thread_cap() {
   static const unsigned cap = [] {
     const char* env = std::getenv("ENCMOL_BLAS_THREADS");
-    if (env == nullptr || *env == '\0') return 0U;
-    char* end = nullptr;
-    const long value = std::strtol(env, &end, 10);
-    // Anything but a positive integer leaves BLAS uncapped: the cap changes
-    // speed only, never a result.
-    if (*end != '\0' || value < 1 || value > 4096) return 0U;
-    return static_cast<unsigned>(value);
+    const std::string_view text = env == nullptr ? "" : env;
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    // Anything but a whole positive integer leaves BLAS uncapped: the cap
+    // changes speed only, never a result.
+    if (error != std::errc() || end != text.data() + text.size() || value > 4096) return 0U;
+    return value;
   }();
   return cap;
 }
