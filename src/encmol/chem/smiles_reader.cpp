@@ -1,11 +1,10 @@
 // SMILES -> 3D through RDKit, and the .smi / SMILES-CSV readers built on it.
-//
-// Note: RDKit's MMFF.h and UFF.h define non-inline functions, so they must be
-// included by this translation unit only.
+#include <ForceField/ForceField.h>
 #include <GraphMol/DistGeomHelpers/Embedder.h>
-#include <GraphMol/ForceFieldHelpers/MMFF/MMFF.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/AtomTyper.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/Builder.h>
 #include <GraphMol/ForceFieldHelpers/UFF/AtomTyper.h>
-#include <GraphMol/ForceFieldHelpers/UFF/UFF.h>
+#include <GraphMol/ForceFieldHelpers/UFF/Builder.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
@@ -36,6 +35,10 @@ constexpr std::size_t kMaxSmilesAtoms = 256;
 // Gap between the bounding boxes of a SMILES's fragments, placed side by side.
 constexpr double kFragmentGapAngstrom = 5.0;
 constexpr std::size_t kMaxSmilesLength = 5000;
+// Force-field relaxation: RDKit's convenience defaults for MMFF94 and UFF
+// (non-bonded cut-off 10 A), with more iterations.
+constexpr double kNonBondedCutoff = 10.0;
+constexpr int kRelaxIterations = 2000;
 
 void silence_rdkit_logs() {
   // RDKit prints parse failures to stderr; encmol reports them itself as
@@ -75,6 +78,13 @@ std::unique_ptr<RDKit::RWMol> parse_smiles(const std::string& smiles, const std:
   return mol;
 }
 
+// Minimizes the conformer the force field points into; the field is owned
+// here, where RDKit's MMFF/UFFOptimizeMolecule hold it in a raw pointer.
+void relax(std::unique_ptr<ForceFields::ForceField> field, int max_iterations) {
+  field->initialize();
+  field->minimize(max_iterations);
+}
+
 // Embeds one connected molecule with ETKDGv3 (from random coordinates if
 // that fails) and relaxes it with MMFF94, else UFF; returns the relaxation.
 std::string embed_connected(RDKit::ROMol& mol, const std::string& smiles, std::uint64_t seed,
@@ -92,13 +102,23 @@ std::string embed_connected(RDKit::ROMol& mol, const std::string& smiles, std::u
     throw InputError(context + ": RDKit could not embed SMILES " + detail::quote(smiles) +
                      " in 3D (ETKDG failed, also from random coordinates)");
   }
+  // The molecule is one fragment, so there are no interfragment terms to
+  // ignore; asking to ignore them makes RDKit re-sanitize a copy of the
+  // molecule inside the builder, which throws on some inputs the parser
+  // accepted (c$1ccccc1) and leaks the half-built force field (found by
+  // chem_smiles_fuzz).
+  constexpr bool kIgnoreInterfragment = false;
   RDKit::MMFF::MMFFMolProperties mmff(mol);
   if (mmff.isValid()) {
-    RDKit::MMFF::MMFFOptimizeMolecule(mol, 2000);
+    relax(std::unique_ptr<ForceFields::ForceField>(RDKit::MMFF::constructForceField(
+              mol, &mmff, kNonBondedCutoff, -1, kIgnoreInterfragment)),
+          kRelaxIterations);
     return "MMFF94";
   }
   if (RDKit::UFF::getAtomTypes(mol).second) {
-    RDKit::UFF::UFFOptimizeMolecule(mol, 2000);
+    relax(std::unique_ptr<ForceFields::ForceField>(
+              RDKit::UFF::constructForceField(mol, kNonBondedCutoff, -1, kIgnoreInterfragment)),
+          kRelaxIterations);
     return "UFF";
   }
   return "none";
