@@ -158,6 +158,25 @@ TEST(TrainRf, BadOptionsAreClearErrors) {
   EXPECT_EQ(parse_model_family("random-features"), ModelFamily::RandomFeatures);
 }
 
+// Without --features, D plus the per-element baseline's counts fill a
+// 2,048-slot block of the encrypted query (two molecules per N = 2^13
+// ciphertext; 2,048 features and the counts took a whole ciphertext).
+TEST(TrainRf, DefaultFeatureCountFillsA2048SlotQueryBlock) {
+  for (std::size_t e : {0u, 1u, 3u, 5u, 9u})
+    EXPECT_EQ(default_random_feature_counts(e), std::vector<std::size_t>{2048 - e});
+  const auto mols = testing::synthetic_molecules(24, 4);
+  TrainOptions opt = rf_options(chem::RepresentationKind::Cmbdf);
+  opt.feature_counts = {};
+  opt.sigmas = {4.0};
+  opt.lambdas = {1e-3};
+  opt.folds = 2;
+  const Model m = train(mols, opt).model;
+  ASSERT_TRUE(m.baseline.per_element);
+  ASSERT_GE(m.baseline.elements.size(), 2u);
+  EXPECT_EQ(std::get<RandomFeatureModel>(m.body).map.feature_count() + m.baseline.elements.size(),
+            2048u);
+}
+
 TEST(TrainRf, HostileModelFilesAreRefused) {
   const Sets s = synthetic_split(40, 12, 40 - 1);
   TrainOptions opt = rf_options(chem::RepresentationKind::Cmbdf);

@@ -151,8 +151,10 @@ TrainResult train_local_krr(const std::vector<chem::Molecule>& molecules, const 
 /// polynomial kernel, coef0 and lambda by k-fold search, folded into c, g, H.
 TrainResult train_quadratic(const std::vector<chem::Molecule>& molecules, const TrainOptions& options);
 
-/// Feature counts D cross-validated when none are given.
-std::vector<std::size_t> default_random_feature_counts();
+/// Feature counts D cross-validated when none are given: 2,048 minus the
+/// element counts the per-element baseline adds to each encrypted query
+/// (`count_values`), so that a molecule's query fills a 2,048-slot block.
+std::vector<std::size_t> default_random_feature_counts(std::size_t count_values);
 
 /// Random-feature model (random_features.hpp) on an atomic representation:
 /// for every (PCA dimension, D) a map, k-fold search over (sigma, lambda),

@@ -16,15 +16,24 @@
 namespace encmol::ml {
 
 // The 4-fold search costs 20 D x D Cholesky factorizations per sigma: at
-// 2,048 features a 5,700-molecule search stays well under a minute on 2
-// cores; 4,096 costs 8 times as much (give --features for more accuracy).
-std::vector<std::size_t> default_random_feature_counts() { return {2048}; }
+// about 2,048 features a 5,700-molecule search stays well under a minute on
+// 2 cores; 4,096 costs 8 times as much (give --features for more accuracy).
+// The encrypted query holds D features and the element counts of the
+// per-element baseline in a block of slots; D + counts = 2,048 fills a
+// 2,048-slot block exactly, two molecules per N = 2^13 ciphertext, where
+// 2,048 features and 5 counts took a whole ciphertext per molecule.
+std::vector<std::size_t> default_random_feature_counts(std::size_t count_values) {
+  constexpr std::size_t kQueryBlock = 2048;
+  return {count_values < kQueryBlock ? kQueryBlock - count_values : kQueryBlock};
+}
 
 namespace {
 
-std::vector<std::size_t> checked_feature_counts(const TrainOptions& options, std::size_t elements) {
-  std::vector<std::size_t> counts =
-      options.feature_counts.empty() ? default_random_feature_counts() : options.feature_counts;
+std::vector<std::size_t> checked_feature_counts(const TrainOptions& options, std::size_t elements,
+                                                std::size_t count_values) {
+  std::vector<std::size_t> counts = options.feature_counts.empty()
+                                        ? default_random_feature_counts(count_values)
+                                        : options.feature_counts;
   for (std::size_t d : counts) {
     if (d < elements || d > kMaxRandomFeatures) {
       throw ParameterError("feature count " + std::to_string(d) + " is invalid: give between " +
@@ -69,7 +78,8 @@ TrainResult train_random_features(const std::vector<chem::Molecule>& molecules, 
   const LabelSetup labels = prepare_labels(molecules, spec.elements(), options);
   std::size_t present = 0;  // elements with atoms in the training set: each needs a feature
   for (Eigen::Index e = 0; e < labels.counts.cols(); ++e) present += labels.counts.col(e).sum() > 0 ? 1 : 0;
-  const std::vector<std::size_t> feature_counts = checked_feature_counts(options, std::max<std::size_t>(present, 1));
+  const std::vector<std::size_t> feature_counts = checked_feature_counts(
+      options, std::max<std::size_t>(present, 1), options.baseline ? spec.elements().size() : 0);
   const std::vector<std::size_t> pcas = checked_pca_dimensions(options, spec.atom_dimension());
   const bool compare_maps = feature_counts.size() * pcas.size() > 1;
 

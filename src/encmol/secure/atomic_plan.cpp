@@ -82,7 +82,7 @@ ml::FoldedNetwork atomic_stages(const ml::Model& model) {
   }
   throw ParameterError(
       "encrypted plan: the " + std::string(ml::to_string(model.family())) +
-      " family has no encrypted circuit yet; serve krr, quadratic or nn --depth 1 models");
+      " family has no encrypted circuit yet; serve krr, rf, quadratic or nn --depth 1 models");
 }
 
 ml::AtomFrame plan_frame(const ml::Model& model, const Plan& plan) {
