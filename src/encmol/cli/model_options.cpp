@@ -63,9 +63,8 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
       "--features", feature_counts,
       "rf family: total random features D to cross-validate, comma separated, split among "
       "the elements (default 2048 minus the elements of the per-element baseline, so that an "
-      "encrypted "
-      "query packs two molecules per ciphertext: D + elements <= 2048 packs two, <= 1280 "
-      "three); the fit solves a D x D system");
+      "encrypted query packs two molecules per ciphertext: D + elements <= 2048 packs two, "
+      "<= 1280 three); the fit solves a D x D system");
   command.add_option("--pca", pca_dimensions,
                      "Atomic families: project each element's atom vectors onto this many principal "
                      "components (fitted on the training atoms, stored in the model); 0 = none (default). "
