@@ -168,6 +168,9 @@ TEST(SmilesReaderErrors, UnparsableSmilesNamesTheLine) {
                      {"bad.smi line 2", "'C1CC'"});
   expect_input_error([] { read_smiles_text("C(C)(C)(C)(C)C\n", "bad.smi"); }, {"bad.smi line 1"});
   expect_input_error([] { read_smiles_text("*C\n", "bad.smi"); }, {"bad.smi line 1", "wildcard"});
+  // An any-bond made RDKit's UFF builder throw and leak (chem_smiles_fuzz).
+  expect_input_error([] { read_smiles_text("C\nCI~IC\n", "bad.smi"); },
+                     {"bad.smi line 2", "'CI~IC'", "without an order"});
   expect_input_error([] { read_smiles_text(std::string(34, 'C') + "\n", "big.smi"); },
                      {"big.smi line 1", "104 atoms", "limited to 100"});
   expect_input_error([] { read_smiles_text("\n# only a comment\n", "bad.smi"); },

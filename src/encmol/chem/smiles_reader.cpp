@@ -89,6 +89,23 @@ std::unique_ptr<RDKit::RWMol> parse_smiles(const std::string& smiles, const std:
                        " contains a dummy or wildcard atom (*), which has no nuclear charge");
     }
   }
+  // RDKit's parser also takes SMARTS's any-bond '~' (a bond of no order); the
+  // force-field builders then throw and leak the field they were building
+  // (found by chem_smiles_fuzz). Every bond needs an order to be embedded.
+  for (const auto* bond : mol->bonds()) {
+    switch (bond->getBondType()) {
+      case RDKit::Bond::SINGLE:
+      case RDKit::Bond::DOUBLE:
+      case RDKit::Bond::TRIPLE:
+      case RDKit::Bond::QUADRUPLE:
+      case RDKit::Bond::AROMATIC:
+      case RDKit::Bond::DATIVE:
+        break;
+      default:
+        throw InputError(context + ": SMILES " + detail::quote(smiles) +
+                         " has a bond without an order ('~' is SMARTS, not SMILES)");
+    }
+  }
   return mol;
 }
 
