@@ -276,7 +276,29 @@ TEST(CompositeRepresentation, SumsOneGaussianPerBlock) {
   EXPECT_THROW(train(train_set, opt), InputError);
   opt.sigmas.clear();
   opt.atom_pca = 8;
-  EXPECT_THROW(train(train_set, opt), InputError);
+  EXPECT_THROW(train(train_set, opt), InputError);  // local-krr: a projection would mix the blocks
+}
+
+// The quadratic model's kernel is one dot product of the whole joined vector,
+// so it takes --pca on fchl19+cmbdf: one projection of the joined vector.
+TEST(CompositeRepresentation, QuadraticProjectsTheJoinedVector) {
+  const auto mols = testing::synthetic_molecules(100, 41);
+  const Split split = random_split(mols.size(), 80, 5);
+  const auto train_set = select(mols, split.train), test = select(mols, split.test);
+  TrainOptions opt = local_options(ModelFamily::Quadratic, chem::RepresentationKind::Fchl19Cmbdf);
+  opt.atom_pca = 8;
+  const TrainResult r = train(train_set, opt);
+  ASSERT_TRUE(r.model.atom_projection.active());
+  EXPECT_EQ(r.model.atom_input_dimension(), 8u);
+  const auto spec = chem::RepresentationSpec::fit(chem::RepresentationKind::Fchl19Cmbdf, mols);
+  EXPECT_EQ(r.model.atom_projection.input_dimension, spec.atom_dimension());
+  const Eigen::MatrixXd got = r.model.predict(test);
+  const Errors e = prediction_errors(got, label_matrix(test, opt.targets));
+  const Errors base =
+      prediction_errors(r.model.baseline.evaluate(test), label_matrix(test, opt.targets));
+  EXPECT_LT(e.mae[0], 0.5 * base.mae[0]);
+  const Model back = decode_model(encode_model(r.model), "test");
+  EXPECT_EQ((back.predict(test) - got).cwiseAbs().maxCoeff(), 0.0);
 }
 
 }  // namespace

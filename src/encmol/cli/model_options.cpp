@@ -68,7 +68,8 @@ void ModelOptions::add_to(CLI::App& command, bool targets_required) {
   command.add_option("--pca", pca_dimensions,
                      "Atomic families: project each element's atom vectors onto this many principal "
                      "components (fitted on the training atoms, stored in the model); 0 = none (default). "
-                     "rf: comma separated to cross-validate");
+                     "rf: comma separated to cross-validate. Not for local-krr on fchl19+cmbdf (it "
+                     "sums one Gaussian per part)");
   command.add_option("--rf-kind", feature_kind,
                      "rf family: random features: orthogonal (structured orthogonal) or fourier (i.i.d. "
                      "Gaussian frequencies)")

@@ -96,9 +96,14 @@ DualFit fit_local_dual(const std::vector<chem::Molecule>& molecules, const Train
                                            options.representation_options);
   fit.atoms = fit.spec.featurize_atoms(molecules);
   if (options.atom_pca > 0) {
-    if (fit.spec.atom_blocks().size() > 1) {
-      throw InputError("--pca needs a single atomic representation (fchl19 or cmbdf), not " +
-                       std::string(chem::to_string(options.representation)));
+    // local-krr sums one Gaussian per part of a joined vector, which a projection would mix; the
+    // quadratic model's kernel is one dot product of the whole vector, which PCA approximates.
+    if (fit.spec.atom_blocks().size() > 1 && options.family == ModelFamily::LocalKrr) {
+      throw InputError(
+          "local-krr's --pca needs a single atomic representation (fchl19 or cmbdf), "
+          "not " +
+          std::string(chem::to_string(options.representation)) +
+          " (quadratic and nn project the joined vector)");
     }
     // Unsupervised, so fitting it on every training molecule (the CV folds'
     // validation parts included) leaks no label into the CV scores.
