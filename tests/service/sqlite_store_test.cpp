@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -170,7 +171,8 @@ TEST_F(SqliteStore, SeveralProcessesCreatingOneFileAtOnceAllSucceed) {
       try {
         auto store = open_store(url_);
         store->has_identity("alice");
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child: %s\n", e.what());
         ::_exit(1);
       }
       ::_exit(0);

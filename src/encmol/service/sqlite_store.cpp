@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iterator>
 #include <mutex>
+#include <thread>
 
 #include "encmol/service/store_internal.hpp"
 #include "encmol/service/token.hpp"
@@ -86,7 +88,11 @@ class Connection {
   sqlite3* db() const { return db_; }
   std::uint64_t changes() const { return static_cast<std::uint64_t>(sqlite3_changes(db_)); }
 
+  /// The result code of the last fail() (a rollback afterwards overwrites SQLite's own).
+  int last_failure() const { return last_failure_; }
+
   [[noreturn]] void fail(int rc, const std::string& what) const {
+    last_failure_ = rc;
     const std::string message = name_ + ": " + what + ": " + sqlite3_errmsg(db_);
     switch (rc & 0xff) {
       case SQLITE_BUSY:
@@ -115,6 +121,7 @@ class Connection {
  private:
   std::string name_;
   sqlite3* db_ = nullptr;
+  mutable int last_failure_ = SQLITE_OK;
 };
 
 // A prepared statement with positional binding.
@@ -211,6 +218,27 @@ void create_owner_only(const std::filesystem::path& path) {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const std::filesystem::path& path) : c_(path) {
+    // Processes opening a new file at once can get SQLITE_BUSY at once, without SQLite's busy
+    // handler (switching to WAL and the first schema write avoid waiting into a deadlock); such a
+    // start is retried for up to the busy timeout.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (int attempt = 0;; ++attempt) {
+      try {
+        initialize(path);
+        return;
+      } catch (const IoError&) {
+        const int code = c_.last_failure() & 0xff;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+            std::chrono::steady_clock::now() >= deadline)
+          throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 + attempt, 50)));
+    }
+  }
+
+ private:
+  void initialize(const std::filesystem::path& path) {
     {
       Statement wal(c_, "PRAGMA journal_mode = WAL");
       if (!wal.step() || wal.text(0) != "wal")
@@ -246,6 +274,7 @@ class SqliteStore final : public Store {
     t.commit();
   }
 
+ public:
   void add_identity(const std::string& name) override {
     detail::check_new_identity(name);
     std::lock_guard lock(mutex_);
