@@ -57,7 +57,7 @@ void run_demo(DemoArgs args, const GlobalOptions& global) {
   if (args.model.representation.empty()) {
     args.model.representation = kernel_family ? "cm" : "fchl19+cmbdf";
     // The joined FCHL19 + cMBDF atom vector (760 values) projected to 63: an atom window of 128
-    // slots, two molecules per N = 2^14 ciphertext, ~0.05 s per molecule; 0.28 kcal/mol on QM7
+    // slots, two molecules per N = 2^14 ciphertext, ~0.08 s per molecule; 0.28 kcal/mol on QM7
     // (--pca 120: 0.25 at ~0.2 s; FCHL19 alone at 63: 0.39, docs/benchmarks.md).
     if (!kernel_family && args.model.pca_dimensions.empty()) args.model.pca_dimensions = {"63"};
   }

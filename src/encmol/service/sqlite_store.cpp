@@ -90,6 +90,7 @@ class Connection {
 
   /// The result code of the last fail() (a rollback afterwards overwrites SQLite's own).
   int last_failure() const { return last_failure_; }
+  void clear_failure() { last_failure_ = SQLITE_OK; }
 
   [[noreturn]] void fail(int rc, const std::string& what) const {
     last_failure_ = rc;
@@ -225,6 +226,7 @@ class SqliteStore final : public Store {
         std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
     for (int attempt = 0;; ++attempt) {
       try {
+        c_.clear_failure();
         initialize(path);
         return;
       } catch (const IoError&) {
